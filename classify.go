@@ -1,0 +1,509 @@
+package conflict
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// A Kind names what a conflict means for the client, and so which recovery
+// is safe. The zero value is [Unknown], the kind that is never recovered
+// automatically.
+type Kind int
+
+// The kinds of conflict. [Kind.String] gives each a stable lowercase word for
+// logs and metrics.
+const (
+	// Unknown is a conflict the client cannot classify. It is never retried.
+	Unknown Kind = iota
+	// StaleVersion means the write was based on an out-of-date version: an
+	// optimistic-concurrency failure (a version or ETag mismatch, a failed
+	// If-Match, HTTP 412). Recovery refreshes, merges and re-sends.
+	StaleVersion
+	// Duplicate means a create found the resource already there (a unique
+	// violation, "already exists"). Recovery may adopt the existing resource.
+	Duplicate
+	// InvalidTransition means the resource's current state forbids the
+	// requested change (cancelling a shipped order). It is aborted.
+	InvalidTransition
+	// IdempotencyInUse means an earlier request with the same idempotency key
+	// is still being processed. Recovery waits and re-sends with the same key.
+	IdempotencyInUse
+	// IdempotencyMismatch means the idempotency key was already used with a
+	// different request payload (the IETF Idempotency-Key draft's 422,
+	// Stripe's idempotency_error). It is a client bug and is never retried.
+	IdempotencyMismatch
+	// Dependency means a resource this request depends on is missing or would
+	// form a cycle (a foreign-key violation, a missing parent collection, a
+	// circular reference). It is aborted.
+	Dependency
+	// Locked means the resource is locked or another operation on it is in
+	// progress (HTTP 423, Azure's AnotherOperationInProgress). The request
+	// may be re-sent unchanged later.
+	Locked
+	// PreconditionRequired means the server requires a conditional request
+	// (HTTP 428) and none was sent.
+	PreconditionRequired
+)
+
+var kindNames = [...]string{
+	Unknown:              "unknown",
+	StaleVersion:         "stale_version",
+	Duplicate:            "duplicate",
+	InvalidTransition:    "invalid_transition",
+	IdempotencyInUse:     "idempotency_in_use",
+	IdempotencyMismatch:  "idempotency_mismatch",
+	Dependency:           "dependency",
+	Locked:               "locked",
+	PreconditionRequired: "precondition_required",
+}
+
+// String returns the kind's stable lowercase name, such as "stale_version".
+func (k Kind) String() string {
+	if k < 0 || int(k) >= len(kindNames) {
+		return "kind(" + strconv.Itoa(int(k)) + ")"
+	}
+	return kindNames[k]
+}
+
+// MarshalText encodes the kind as its [Kind.String] name.
+func (k Kind) MarshalText() ([]byte, error) {
+	if k < 0 || int(k) >= len(kindNames) {
+		return nil, fmt.Errorf("conflict: invalid kind %d", int(k))
+	}
+	return []byte(kindNames[k]), nil
+}
+
+// UnmarshalText decodes a name produced by [Kind.MarshalText].
+func (k *Kind) UnmarshalText(text []byte) error {
+	for i, name := range kindNames {
+		if name == string(text) {
+			*k = Kind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("conflict: unknown kind %q", text)
+}
+
+// A Problem is an RFC 9457 problem details object, as a server sent it.
+type Problem struct {
+	Type     string
+	Title    string
+	Status   int
+	Detail   string
+	Instance string
+	// Extensions holds every member other than the five standard ones,
+	// undecoded. It is nil for a problem+xml body.
+	Extensions map[string]json.RawMessage
+}
+
+// A Conflict describes a conflict response: what kind it is and everything
+// the server said about it. Fields the server did not send are empty.
+//
+// A Conflict is plain data: it holds no reference to the response.
+type Conflict struct {
+	// Kind is the classification.
+	Kind Kind
+	// Status is the HTTP status code.
+	Status int
+	// Reason is the server's own machine-readable reason code, as sent
+	// ("Conflict", "idempotency_key_in_use", "23505", "ConditionNotMet").
+	Reason string
+	// Dialect names how the reason was recognised: "problem", "kubernetes",
+	// "couchdb", "stripe", ..., "json" for the common vocabulary of
+	// hand-written APIs, "reasons" for the caller's own mapping, or "status"
+	// when only the status code and headers were available.
+	Dialect string
+	// Heuristic reports that the kind was inferred from a human-readable
+	// sentence ("already exists") rather than a machine-readable code.
+	Heuristic bool
+	// Message is the server's human-readable explanation.
+	Message string
+	// Field is the conflicting field, when the server names one.
+	Field string
+	// CurrentVersion is the resource's current version or ETag, when the
+	// server states it. A version in a conflict reply's ETag header is used
+	// only where the dialect says it is the resource's; error replies often
+	// carry an ETag of the error body.
+	CurrentVersion string
+	// CurrentState and AllowedTransitions describe a state machine's current
+	// state and the transitions or actions it allows from there.
+	CurrentState       string
+	AllowedTransitions []string
+	// ExistingID and ExistingLocation identify the resource that already
+	// exists, for a duplicate. ExistingLocation is as the server sent it and
+	// may be relative.
+	ExistingID       string
+	ExistingLocation string
+	// Current is the current representation of the resource, when the
+	// conflict body carries it.
+	Current json.RawMessage
+	// Problem is the RFC 9457 problem details, for a problem+json or
+	// problem+xml body.
+	Problem *Problem
+	// RetryAfter is the delay the server asked for in Retry-After, or zero.
+	RetryAfter time.Duration
+	// RequestID is the server's request or trace id, from the body or a
+	// header such as X-Request-Id.
+	RequestID string
+	// Body is the start of the response body, at most [MaxExcerpt] bytes; it
+	// may be truncated and may not be valid UTF-8.
+	Body []byte
+}
+
+// String returns a one-line description such as
+// "stale_version (409 version_conflict): document was modified".
+func (c *Conflict) String() string {
+	var b strings.Builder
+	b.WriteString(c.Kind.String())
+	b.WriteString(" (")
+	b.WriteString(strconv.Itoa(c.Status))
+	if c.Reason != "" {
+		b.WriteByte(' ')
+		b.WriteString(c.Reason)
+	}
+	b.WriteByte(')')
+	if c.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(c.Message)
+	}
+	return b.String()
+}
+
+// DefaultMaxBodyBytes is how much of a response body Classify reads when
+// [Classifier.MaxBodyBytes] is not set.
+const DefaultMaxBodyBytes = 64 << 10
+
+// MaxExcerpt is the most bytes of the body kept in [Conflict.Body].
+const MaxExcerpt = 4 << 10
+
+// A Classifier turns conflict responses into [Conflict] values. Its zero value
+// is ready to use and is what [Classify] uses. A Classifier is safe for
+// concurrent use as long as its fields are not changed.
+type Classifier struct {
+	// Reasons maps an API's own reason codes to kinds, for example
+	// "version_mismatch" to StaleVersion or "duplicate_external_id" to
+	// Duplicate. A reason found anywhere the built-in dialects look (a
+	// problem's type or code, an error code, an x-ms-error-code header) is
+	// looked up here first. Keys are matched ignoring case. With a mapping,
+	// any 4xx reply carrying the reason is a conflict.
+	Reasons map[string]Kind
+
+	// MaxBodyBytes bounds how much of the body is read to classify it.
+	// If zero or negative, DefaultMaxBodyBytes is used. A longer body is
+	// classified by its first MaxBodyBytes bytes.
+	MaxBodyBytes int64
+}
+
+// Classify classifies resp with the zero [Classifier]; see
+// [Classifier.Classify].
+func Classify(resp *http.Response) (*Conflict, error) {
+	var c Classifier
+	return c.Classify(resp)
+}
+
+// Classify reports whether resp is a conflict, and which.
+//
+// It returns (nil, nil) for a response that is not a conflict: statuses 409,
+// 412, 423 and 428 always are; 400 and 422 are when the body names a
+// duplicate or an idempotency-key mismatch; any 4xx is when its reason is in
+// c.Reasons.
+//
+// Classify reads at most c.MaxBodyBytes of the body and then replaces
+// resp.Body so that the caller reads the whole body, from its first byte,
+// exactly as if nothing had read it; closing it closes the original. It never
+// fails on what the server sent: a malformed, empty, binary or truncated body
+// gives a Conflict classified by status and headers. The only error is one
+// reading the body, returned together with the Conflict classified on what
+// was read; the replaced body then returns the bytes read followed by that
+// error.
+func (c *Classifier) Classify(resp *http.Response) (*Conflict, error) {
+	if resp == nil || resp.StatusCode < 400 || resp.StatusCode > 499 {
+		return nil, nil
+	}
+	body, readErr := peekBody(resp, c.maxBodyBytes())
+	in := newInput(resp, body)
+	cf := c.classify(in)
+	if readErr != nil {
+		readErr = fmt.Errorf("conflict: reading response body: %w", readErr)
+	}
+	return cf, readErr
+}
+
+func (c *Classifier) maxBodyBytes() int64 {
+	if c == nil || c.MaxBodyBytes <= 0 {
+		return DefaultMaxBodyBytes
+	}
+	return c.MaxBodyBytes
+}
+
+// peekBody reads up to limit bytes of resp.Body and puts them back in front
+// of the rest.
+func peekBody(resp *http.Response, limit int64) ([]byte, error) {
+	orig := resp.Body
+	if orig == nil || orig == http.NoBody {
+		return nil, nil
+	}
+	size := int64(512)
+	if cl := resp.ContentLength; cl >= 0 && cl < limit {
+		size = cl + bytes.MinRead // room to see EOF without growing
+	}
+	bb := bytes.NewBuffer(make([]byte, 0, size))
+	n, err := bb.ReadFrom(io.LimitReader(orig, limit))
+	buf := bb.Bytes()
+	var rest io.Reader
+	switch {
+	case err != nil:
+		rest = errReader{err}
+	case n < limit:
+		rest = nil // the whole body was read
+	default:
+		rest = orig
+	}
+	if rest == nil {
+		resp.Body = &replayBody{Reader: bytes.NewReader(buf), closer: orig}
+	} else {
+		resp.Body = &replayBody{Reader: io.MultiReader(bytes.NewReader(buf), rest), closer: orig}
+	}
+	return buf, err
+}
+
+type replayBody struct {
+	io.Reader
+	closer io.Closer
+}
+
+func (b *replayBody) Close() error { return b.closer.Close() }
+
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+// input is what the dialects look at: a response reduced to plain data.
+type input struct {
+	status int
+	header http.Header
+	req    *http.Request
+	body   []byte // decoded (gunzipped) prefix
+	obj    map[string]json.RawMessage
+	xml    *xmlError
+}
+
+func newInput(resp *http.Response, body []byte) *input {
+	in := &input{status: resp.StatusCode, header: resp.Header, req: resp.Request, body: body}
+	if in.header == nil {
+		in.header = http.Header{}
+	}
+	if strings.EqualFold(in.header.Get("Content-Encoding"), "gzip") {
+		in.body = gunzipPrefix(body)
+	}
+	b := bytes.TrimSpace(in.body)
+	switch {
+	case len(b) > 0 && b[0] == '{':
+		_ = json.Unmarshal(b, &in.obj) // a malformed body leaves obj nil
+	case len(b) > 0 && b[0] == '<':
+		in.xml = parseXMLError(b)
+	}
+	return in
+}
+
+// gunzipPrefix decompresses as much of a gzip prefix as it can, up to
+// DefaultMaxBodyBytes, for a body that net/http did not decompress itself.
+func gunzipPrefix(b []byte) []byte {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return b
+	}
+	out, _ := io.ReadAll(io.LimitReader(zr, DefaultMaxBodyBytes))
+	return out
+}
+
+func (c *Classifier) classify(in *input) *Conflict {
+	cf := &Conflict{Status: in.status}
+	if len(in.body) > 0 {
+		cf.Body = bytes.Clone(in.body[:min(len(in.body), MaxExcerpt)])
+	}
+	cf.RetryAfter = retryAfter(in.header, time.Now())
+	for _, d := range dialects {
+		if d.match(in, cf) {
+			cf.Dialect = d.name
+			break
+		}
+	}
+	if cf.Dialect == "" {
+		matchHeaderCode(in, cf)
+	}
+	if c != nil && len(c.Reasons) > 0 && c.applyReasons(in, cf) {
+		cf.Dialect = "reasons"
+	}
+	if cf.Kind == Unknown && cf.Reason != "" {
+		cf.Kind = kindOfReason(cf.Reason, in.req)
+	}
+	if cf.Kind == Unknown && cf.Message != "" {
+		if k := kindOfPhrase(cf.Message); k != Unknown {
+			cf.Kind, cf.Heuristic = k, true
+		}
+	}
+	byStatus(in, cf)
+	if cf.Kind == StaleVersion && isConditionalCreate(in.req) {
+		// A create conditioned on absence cannot be stale: the resource
+		// exists (S3's 412 PreconditionFailed, Azure's 409).
+		cf.Kind = Duplicate
+	}
+	if cf.Kind == StaleVersion && cf.CurrentVersion == "" {
+		// Confluence: "... Current version is: 7".
+		cf.CurrentVersion = versionInText(cf.Message)
+	}
+	if cf.RequestID == "" {
+		cf.RequestID = requestIDHeader(in.header)
+	}
+	if !isConflict(in.status, cf, c != nil && cf.Dialect == "reasons") {
+		return nil
+	}
+	if cf.Dialect == "" {
+		cf.Dialect = "status"
+	}
+	return cf
+}
+
+// applyReasons looks every reason the response carries up in the caller's
+// mapping and reports whether one matched.
+func (c *Classifier) applyReasons(in *input, cf *Conflict) bool {
+	candidates := []string{cf.Reason, in.header.Get("x-ms-error-code")}
+	if cf.Problem != nil {
+		candidates = append(candidates, cf.Problem.Type, lastSegment(cf.Problem.Type))
+	}
+	for _, cand := range candidates {
+		if cand == "" {
+			continue
+		}
+		for reason, kind := range c.Reasons {
+			if strings.EqualFold(reason, cand) {
+				cf.Kind, cf.Heuristic = kind, false
+				if cf.Reason == "" {
+					cf.Reason = cand
+				}
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// byStatus settles what the status code alone decides, and fills the kind
+// from the status when the body said nothing usable.
+func byStatus(in *input, cf *Conflict) {
+	switch in.status {
+	case http.StatusPreconditionRequired:
+		cf.Kind, cf.Heuristic = PreconditionRequired, false
+	case http.StatusLocked:
+		if cf.Kind == Unknown {
+			cf.Kind = Locked
+		}
+	case http.StatusPreconditionFailed:
+		// A failed precondition is a stale version (or, for a conditional
+		// create, a duplicate: see below).
+		if cf.Kind == Unknown || cf.Heuristic {
+			cf.Kind, cf.Heuristic = StaleVersion, false
+		}
+	case http.StatusConflict:
+		if cf.Kind == Unknown && in.req != nil && isWebDAVCollectionMethod(in.req.Method) {
+			// RFC 4918 §9.3.1, §9.8.5, §9.9.4: 409 when a parent collection
+			// is missing.
+			cf.Kind = Dependency
+		}
+	}
+}
+
+func isConditionalCreate(req *http.Request) bool {
+	return req != nil && req.Header.Get("If-None-Match") == "*" && req.Header.Get("If-Match") == ""
+}
+
+func isWebDAVCollectionMethod(m string) bool {
+	return m == "MKCOL" || m == "COPY" || m == "MOVE"
+}
+
+func isConflict(status int, cf *Conflict, mapped bool) bool {
+	switch status {
+	case http.StatusConflict, http.StatusPreconditionFailed, http.StatusLocked, http.StatusPreconditionRequired:
+		return true
+	case http.StatusBadRequest, http.StatusUnprocessableEntity:
+		return mapped || cf.Kind == Duplicate || cf.Kind == IdempotencyMismatch
+	}
+	return mapped
+}
+
+// retryAfter parses a Retry-After header: delay-seconds or an HTTP-date,
+// measured from the response's Date header when it has one. A missing,
+// malformed or past value gives zero.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		if secs > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
+		}
+		return time.Duration(secs) * time.Second
+	}
+	at, err := http.ParseTime(v)
+	if err != nil {
+		return 0
+	}
+	if date, err := http.ParseTime(h.Get("Date")); err == nil {
+		now = date
+	}
+	d := at.Sub(now)
+	if d <= 0 {
+		return 0
+	}
+	return min(d, maxRetryAfter)
+}
+
+// maxRetryAfter bounds a parsed Retry-After so arithmetic cannot overflow;
+// the client applies its own, much lower, cap.
+const maxRetryAfter = 24 * time.Hour
+
+var requestIDHeaders = []string{"X-Request-Id", "Request-Id", "X-Ms-Request-Id", "X-Amzn-Requestid", "X-Amz-Request-Id", "X-Github-Request-Id", "X-Correlation-Id", "X-Trace-Id"}
+
+func requestIDHeader(h http.Header) string {
+	for _, k := range requestIDHeaders {
+		if v := h.Get(k); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func lastSegment(s string) string {
+	s = strings.TrimRight(s, "/")
+	if i := strings.LastIndexAny(s, "/#:"); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// versionInText finds "current version is: N" in a sentence.
+func versionInText(msg string) string {
+	const marker = "current version is"
+	i := strings.Index(asciiLower(msg), marker)
+	if i < 0 {
+		return ""
+	}
+	rest := strings.TrimLeft(msg[i+len(marker):], ": ")
+	end := 0
+	for end < len(rest) && (rest[end] >= '0' && rest[end] <= '9') {
+		end++
+	}
+	return rest[:end]
+}

@@ -1,0 +1,3 @@
+module github.com/go-conflict/conflict
+
+go 1.23
