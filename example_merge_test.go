@@ -1,0 +1,114 @@
+package conflict_test
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/go-conflict/conflict"
+)
+
+func ExampleMergeJSON() {
+	base := []byte(`{"title":"Draft","tags":["a"],"views":12345678901234567890}`)
+	// We changed the title; meanwhile the server changed the tags and added
+	// a member we have never seen.
+	ours := []byte(`{"title":"Final","tags":["a"],"views":12345678901234567890}`)
+	theirs := []byte(`{"title":"Draft","tags":["a","b"],"views":12345678901234567890,"etag":"v8"}`)
+
+	merged, err := conflict.MergeJSON(base, ours, theirs)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(string(merged))
+	// Output:
+	// {"title":"Final","tags":["a","b"],"views":12345678901234567890,"etag":"v8"}
+}
+
+func ExampleMergeJSON_conflict() {
+	base := []byte(`{"title":"Draft","price":10,"stock":5}`)
+	ours := []byte(`{"title":"Final","price":12,"stock":5}`)
+	theirs := []byte(`{"title":"Published","price":11,"stock":4}`)
+
+	_, err := conflict.MergeJSON(base, ours, theirs)
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, conflict.ErrMergeConflict))
+	var mc *conflict.MergeConflictError
+	if errors.As(err, &mc) {
+		for _, c := range mc.Conflicts {
+			fmt.Printf("%s: base %s, ours %s, theirs %s\n", c.Path, c.Base, c.Ours, c.Theirs)
+		}
+	}
+	// Output:
+	// conflict: merge conflict at "/title", "/price"
+	// true
+	// /title: base "Draft", ours "Final", theirs "Published"
+	// /price: base 10, ours 12, theirs 11
+}
+
+func ExampleNewJSONMerge() {
+	merge := conflict.NewJSONMerge(
+		// Line items are identified by their sku, not by their position.
+		conflict.KeyedArray("/lines", "sku"),
+		// The server's timestamp always wins.
+		conflict.PathPolicy("/updated_at", conflict.TakeTheirs),
+	)
+	base := []byte(`{"lines":[{"sku":"A","qty":1}],"updated_at":"10:00"}`)
+	ours := []byte(`{"lines":[{"sku":"A","qty":2},{"sku":"C","qty":1}],"updated_at":"10:05"}`)
+	theirs := []byte(`{"lines":[{"sku":"B","qty":1},{"sku":"A","qty":1}],"updated_at":"10:03"}`)
+
+	merged, err := merge(base, ours, theirs)
+	fmt.Println(string(merged), err)
+	// Output:
+	// {"lines":[{"sku":"B","qty":1},{"sku":"A","qty":2},{"sku":"C","qty":1}],"updated_at":"10:03"} <nil>
+}
+
+type mergeArticle struct {
+	Title string `json:"title"`
+	Likes int    `json:"likes"`
+}
+
+func ExampleMerge() {
+	// Titles: ours wins if we changed it. Likes: add our increment to theirs.
+	merge := conflict.Merge(func(base, ours, theirs mergeArticle) (mergeArticle, error) {
+		if ours.Title != base.Title {
+			theirs.Title = ours.Title
+		}
+		theirs.Likes += ours.Likes - base.Likes
+		return theirs, nil
+	})
+	base := []byte(`{"title":"Go","likes":10}`)
+	ours := []byte(`{"title":"Go 1.23","likes":11}`)
+	theirs := []byte(`{"title":"Go","likes":15,"author":"gopher"}`)
+
+	merged, err := merge(base, ours, theirs)
+	fmt.Println(string(merged), err)
+	// Output:
+	// {"title":"Go 1.23","likes":16,"author":"gopher"} <nil>
+}
+
+func ExampleMergePatch() {
+	doc := []byte(`{"title":"Goodbye!","author":{"givenName":"John","familyName":"Doe"},"tags":["example","sample"],"content":"This will be unchanged"}`)
+	patch := []byte(`{"title":"Hello!","phoneNumber":"+01-123-456-7890","author":{"familyName":null},"tags":["example"]}`)
+
+	patched, err := conflict.MergePatch(doc, patch)
+	fmt.Println(string(patched), err)
+	// Output:
+	// {"title":"Hello!","author":{"givenName":"John"},"tags":["example"],"content":"This will be unchanged","phoneNumber":"+01-123-456-7890"} <nil>
+}
+
+func ExampleRebaseMergePatch() {
+	base := []byte(`{"status":"open","assignee":"ann","labels":["bug"]}`)
+	patch := []byte(`{"status":"closed"}`)
+	theirs := []byte(`{"status":"open","assignee":"bob","labels":["bug"]}`)
+
+	rebased, err := conflict.RebaseMergePatch(base, patch, theirs)
+	fmt.Println(string(rebased), err)
+
+	// Someone else already reopened it as "triaged": the patch conflicts.
+	theirs = []byte(`{"status":"triaged","assignee":"ann","labels":["bug"]}`)
+	_, err = conflict.RebaseMergePatch(base, patch, theirs)
+	fmt.Println(err)
+	// Output:
+	// {"status":"closed"} <nil>
+	// conflict: merge conflict at "/status"
+}
