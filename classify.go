@@ -224,12 +224,18 @@ func Classify(resp *http.Response) (*Conflict, error) {
 // was read; the replaced body then returns the bytes read followed by that
 // error.
 func (c *Classifier) Classify(resp *http.Response) (*Conflict, error) {
+	return c.classify(resp, false)
+}
+
+// classify is Classify; forced makes any 4xx a conflict (a rule's extra
+// statuses).
+func (c *Classifier) classify(resp *http.Response, forced bool) (*Conflict, error) {
 	if resp == nil || resp.StatusCode < 400 || resp.StatusCode > 499 {
 		return nil, nil
 	}
 	body, readErr := peekBody(resp, c.maxBodyBytes())
 	in := newInput(resp, body)
-	cf := c.classify(in)
+	cf := c.conflictOf(in, forced)
 	if readErr != nil {
 		readErr = fmt.Errorf("conflict: reading response body: %w", readErr)
 	}
@@ -293,6 +299,9 @@ type input struct {
 	body   []byte // decoded (gunzipped) prefix
 	obj    map[string]json.RawMessage
 	xml    *xmlError
+	// final is set by a dialect whose Kind must not be second-guessed from
+	// its reason code.
+	final bool
 }
 
 func newInput(resp *http.Response, body []byte) *input {
@@ -324,7 +333,7 @@ func gunzipPrefix(b []byte) []byte {
 	return out
 }
 
-func (c *Classifier) classify(in *input) *Conflict {
+func (c *Classifier) conflictOf(in *input, forced bool) *Conflict {
 	cf := &Conflict{Status: in.status}
 	if len(in.body) > 0 {
 		cf.Body = bytes.Clone(in.body[:min(len(in.body), MaxExcerpt)])
@@ -342,7 +351,7 @@ func (c *Classifier) classify(in *input) *Conflict {
 	if c != nil && len(c.Reasons) > 0 && c.applyReasons(in, cf) {
 		cf.Dialect = "reasons"
 	}
-	if cf.Kind == Unknown && cf.Reason != "" {
+	if cf.Kind == Unknown && cf.Reason != "" && !in.final {
 		cf.Kind = kindOfReason(cf.Reason, in.req)
 	}
 	if cf.Kind == Unknown && cf.Message != "" {
@@ -363,8 +372,11 @@ func (c *Classifier) classify(in *input) *Conflict {
 	if cf.RequestID == "" {
 		cf.RequestID = requestIDHeader(in.header)
 	}
-	if !isConflict(in.status, cf, c != nil && cf.Dialect == "reasons") {
+	if !forced && !isConflict(in.status, cf, cf.Dialect == "reasons") {
 		return nil
+	}
+	if cf.Kind == Duplicate && cf.ExistingLocation == "" {
+		cf.ExistingLocation = in.header.Get("Location")
 	}
 	if cf.Dialect == "" {
 		cf.Dialect = "status"

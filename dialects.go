@@ -157,21 +157,33 @@ func matchKubernetes(in *input, cf *Conflict) bool {
 	cf.Message = jsonString(m["message"])
 	details := jsonObject(m["details"])
 	cf.ExistingID = jsonString(details["name"])
+	var causeKind Kind
 	for _, c := range jsonArray(details["causes"]) {
-		if f := jsonString(jsonObject(c)["field"]); f != "" {
-			cf.Field = f
-			break
+		co := jsonObject(c)
+		if cf.Field == "" {
+			cf.Field = jsonString(co["field"])
+		}
+		// A cause's type travels as "reason" on the wire.
+		if k := kindOfReason(jsonString(co["reason"]), nil); k != Unknown && causeKind == Unknown {
+			causeKind = k
+		}
+		if k := kindOfPhrase(jsonString(co["message"])); k != Unknown && causeKind == Unknown && k != StaleVersion {
+			causeKind = k
 		}
 	}
 	switch cf.Reason {
 	case "AlreadyExists":
 		cf.Kind = Duplicate
-	case "Conflict":
+	case "Conflict", "Invalid":
 		// Kubernetes answers Conflict for optimistic-concurrency failures
-		// ("the object has been modified") and, rarely, for other races.
-		if k := kindOfPhrase(cf.Message); k != Unknown {
-			cf.Kind, cf.Heuristic = k, false
+		// ("the object has been modified") and for other races, which its
+		// causes, when present, tell apart.
+		if causeKind != Unknown {
+			cf.Kind = causeKind
+		} else if k := kindOfPhrase(cf.Message); k != Unknown && cf.Reason == "Conflict" {
+			cf.Kind = k
 		}
+		in.final = true // "Conflict" alone says no more than the status
 	}
 	if cf.Kind != Duplicate {
 		cf.ExistingID = ""
@@ -260,6 +272,12 @@ func matchGoogle(in *input, cf *Conflict) bool {
 			cf.Reason = r
 		}
 		fillDetails(cf, jsonObject(do["metadata"]))
+	}
+	if k := kindOfReason(cf.Reason, in.req); k != Unknown && cf.Reason != status {
+		// The ErrorInfo reason is more specific than the status
+		// (IDEMPOTENCY_KEY_IN_USE under ABORTED).
+		cf.Kind = k
+		return true
 	}
 	switch status {
 	case "ABORTED":
@@ -663,6 +681,7 @@ var phrases = []struct {
 	{"invalid transition", InvalidTransition},
 	{"invalid state transition", InvalidTransition},
 	{"cannot transition", InvalidTransition},
+	{" in state ", InvalidTransition},
 }
 
 // kindOfPhrase recognises a human-readable sentence.

@@ -1,0 +1,142 @@
+package conflict
+
+import (
+	"context"
+	"log/slog"
+	"net/url"
+	"time"
+)
+
+// A Step is one stage of a call's life, as reported in an [Event].
+type Step int
+
+// The steps of a call.
+const (
+	// StepConflict: a response was classified as a conflict.
+	StepConflict Step = iota + 1
+	// StepRefresh: the current representation was read (or taken from the
+	// conflict body, with Attempt unchanged and Status 0).
+	StepRefresh
+	// StepMerge: base, ours and theirs were merged.
+	StepMerge
+	// StepWait: the call is about to wait for Wait.
+	StepWait
+	// StepResend: the request, rebuilt from fresh state, is about to be sent
+	// again.
+	StepResend
+	// StepAdopt: an existing resource was adopted as the result of a create.
+	StepAdopt
+	// StepAbort: recovery stopped; Err says why.
+	StepAbort
+	// StepTransportRetry: a send is retried after a connection error, a 5xx
+	// or a 429.
+	StepTransportRetry
+)
+
+var stepNames = [...]string{"", "conflict", "refresh", "merge", "wait", "resend", "adopt", "abort", "transport_retry"}
+
+// String returns the step's lowercase name.
+func (s Step) String() string {
+	if s <= 0 || int(s) >= len(stepNames) {
+		return "step(?)"
+	}
+	return stepNames[s]
+}
+
+// A Strategy is a recovery.
+type Strategy int
+
+// The recoveries.
+const (
+	// NoStrategy: nothing to recover (yet).
+	NoStrategy Strategy = iota
+	// RefreshMerge reads the current state and re-sends a write rebuilt on it.
+	RefreshMerge
+	// Adopt returns an existing resource as the result of a create.
+	Adopt
+	// Wait waits and re-sends the identical request.
+	Wait
+	// Abort stops and reports.
+	Abort
+)
+
+var strategyNames = [...]string{"none", "refresh_merge", "adopt", "wait", "abort"}
+
+// String returns the strategy's lowercase name.
+func (s Strategy) String() string {
+	if s < 0 || int(s) >= len(strategyNames) {
+		return "strategy(?)"
+	}
+	return strategyNames[s]
+}
+
+// An Event reports one step of one call to the hook set by [WithHook]. It
+// never carries a request or response body; its URL has no user
+// information and no query.
+type Event struct {
+	Step     Step
+	Method   string
+	URL      string
+	Attempt  int // sends so far in this call
+	Kind     Kind
+	Reason   string // the server's reason code
+	Strategy Strategy
+	Status   int
+	Wait     time.Duration
+	// IdempotencyKey is the key the next or latest send carries, if any.
+	IdempotencyKey string
+	Err            error
+}
+
+// redact drops user information, query and fragment from u.
+func redact(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	return r.String()
+}
+
+// emit reports ev to the hook and the logger.
+func (c *config) emit(ctx context.Context, ev Event) {
+	if c.hook != nil {
+		c.hook(ev)
+	}
+	if c.logger == nil {
+		return
+	}
+	level := slog.LevelDebug
+	if ev.Step == StepAbort {
+		level = slog.LevelWarn
+	}
+	if !c.logger.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", ev.Method),
+		slog.String("url", ev.URL),
+		slog.Int("attempt", ev.Attempt),
+	}
+	if ev.Kind != Unknown || ev.Step == StepConflict {
+		attrs = append(attrs, slog.String("kind", ev.Kind.String()))
+	}
+	if ev.Reason != "" {
+		attrs = append(attrs, slog.String("reason", ev.Reason))
+	}
+	if ev.Strategy != NoStrategy {
+		attrs = append(attrs, slog.String("strategy", ev.Strategy.String()))
+	}
+	if ev.Status != 0 {
+		attrs = append(attrs, slog.Int("status", ev.Status))
+	}
+	if ev.Wait != 0 {
+		attrs = append(attrs, slog.Duration("wait", ev.Wait))
+	}
+	if ev.IdempotencyKey != "" {
+		attrs = append(attrs, slog.String("idempotency_key", ev.IdempotencyKey))
+	}
+	if ev.Err != nil {
+		attrs = append(attrs, slog.String("error", ev.Err.Error()))
+	}
+	c.logger.LogAttrs(ctx, level, "conflict: "+ev.Step.String(), attrs...)
+}

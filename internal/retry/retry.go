@@ -1,0 +1,181 @@
+// Package retry is the one place that uses go-retryablehttp: it sends a
+// request with transport-level retries (connection errors, 5xx, 429) and
+// keeps every go-retryablehttp type out of the public API.
+package retry
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// Config is a sender's configuration. Zero fields are not defaulted here;
+// the caller fills them in.
+type Config struct {
+	HTTPClient *http.Client
+	Logger     *slog.Logger // nil: silent
+	MaxRetries int          // retries after the first try
+	WaitMin    time.Duration
+	WaitMax    time.Duration
+	// MaxRetryAfter caps a server's Retry-After on 429 and 503.
+	MaxRetryAfter time.Duration
+	// OnRetry, if set, is called before each transport retry with the
+	// retry number (1 for the first retry), the status (0 for a transport
+	// error) and the wait.
+	OnRetry func(ctx context.Context, retry, status int, wait time.Duration)
+}
+
+// A Sender sends requests with transport retries. It is safe for concurrent
+// use.
+type Sender struct {
+	c       *retryablehttp.Client
+	onRetry func(ctx context.Context, retry, status int, wait time.Duration)
+}
+
+type ctxKey struct{}
+
+// A Permission says whether the request being sent may be sent again. It
+// travels in the request's context (see WithPermission), and is asked before
+// every transport retry.
+type Permission interface{ MayRetry() bool }
+
+// WithPermission returns a context carrying p. A request whose context
+// carries no Permission is never retried.
+func WithPermission(ctx context.Context, p Permission) context.Context {
+	return context.WithValue(ctx, ctxKey{}, p)
+}
+
+// PermissionFrom returns the Permission in ctx, or nil.
+func PermissionFrom(ctx context.Context) Permission {
+	p, _ := ctx.Value(ctxKey{}).(Permission)
+	return p
+}
+
+// New returns a Sender.
+func New(cfg Config) *Sender {
+	c := retryablehttp.NewClient() // never a zero Client: it panics
+	c.HTTPClient = cfg.HTTPClient
+	c.Logger = nil // the default writes to stderr
+	if cfg.Logger != nil {
+		c.Logger = cfg.Logger // *slog.Logger is a LeveledLogger
+	}
+	c.RetryMax = cfg.MaxRetries
+	c.RetryWaitMin = cfg.WaitMin
+	c.RetryWaitMax = cfg.WaitMax
+	c.ErrorHandler = retryablehttp.PassthroughErrorHandler // keep the last response
+	c.CheckRetry = checkRetry
+	s := &Sender{c: c, onRetry: cfg.OnRetry}
+	maxRA := cfg.MaxRetryAfter
+	c.Backoff = func(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
+		wait := Backoff(lo, hi, attempt)
+		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+			if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After")); ok {
+				wait = ra
+			}
+		}
+		wait = min(wait, maxRA)
+		if s.onRetry != nil {
+			status := 0
+			ctx := context.Background()
+			if resp != nil {
+				status = resp.StatusCode
+				if resp.Request != nil {
+					ctx = resp.Request.Context()
+				}
+			}
+			s.onRetry(ctx, attempt+1, status, wait)
+		}
+		return wait
+	}
+	return s
+}
+
+// Backoff is full-jitter exponential backoff: a random duration in
+// [lo, lo*2^attempt], capped at hi. It is a pure function of its
+// arguments and the random source, so concurrent callers never share state.
+func Backoff(lo, hi time.Duration, attempt int) time.Duration {
+	if lo <= 0 {
+		return 0
+	}
+	ceil := hi
+	if attempt < 30 {
+		if c := lo << attempt; c > 0 && c < hi {
+			ceil = c
+		}
+	}
+	if ceil <= lo {
+		return lo
+	}
+	return lo + rand.N(ceil-lo+1)
+}
+
+// parseRetryAfter reads delay-seconds or an HTTP-date.
+func parseRetryAfter(v string) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		if secs > int64(24*time.Hour/time.Second) {
+			return 24 * time.Hour, true
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(time.Until(t), 0), true
+}
+
+// checkRetry retries what go-retryablehttp's default policy retries, but
+// never a request that may not be re-sent, and never after the context ends.
+func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	retry, checkErr := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+	if !retry {
+		return false, checkErr
+	}
+	if p := PermissionFrom(ctx); p == nil || !p.MayRetry() {
+		return false, nil
+	}
+	return true, checkErr
+}
+
+// Send sends req, whose body (if any) is produced by getBody for each try;
+// with a nil getBody, req.Body is sent as it is, once. Transport retries
+// happen only when the Permission in req's context allows them. req must not
+// be used by the caller afterwards. The final response, if any, is returned
+// even when the retries ran out; err is then nil.
+func (s *Sender) Send(req *http.Request, getBody func() (io.ReadCloser, error)) (*http.Response, error) {
+	rr := &retryablehttp.Request{Request: req}
+	if getBody != nil {
+		length := req.ContentLength
+		if err := rr.SetBody(retryablehttp.ReaderFunc(func() (io.Reader, error) { return getBody() })); err != nil {
+			return nil, err
+		}
+		rr.ContentLength = length // SetBody only knows the length of a Len()-er
+	}
+	resp, err := s.c.Do(rr)
+	if resp != nil {
+		// PassthroughErrorHandler hands back the final response together
+		// with the reason retries stopped; the response says it all.
+		return resp, nil
+	}
+	return nil, err
+}
+
+// CloseIdleConnections closes the underlying client's idle connections.
+func (s *Sender) CloseIdleConnections() { s.c.HTTPClient.CloseIdleConnections() }

@@ -1,0 +1,69 @@
+package conflict
+
+import (
+	"net/http"
+	"strings"
+)
+
+// rule is a Rule with its pattern.
+type rule struct {
+	pattern string
+	Rule
+}
+
+// ruleSet finds the rule of a request. It reuses http.ServeMux for pattern
+// syntax, precedence and validation.
+type ruleSet struct {
+	mux   *http.ServeMux // full patterns
+	paths *http.ServeMux // patterns without their method: which URLs to remember reads of
+	n     int
+}
+
+type ruleHandler struct{ r *rule }
+
+func (ruleHandler) ServeHTTP(http.ResponseWriter, *http.Request) {}
+
+func newRuleSet(rules []rule) *ruleSet {
+	s := &ruleSet{n: len(rules)}
+	if len(rules) == 0 {
+		return s
+	}
+	s.mux, s.paths = http.NewServeMux(), http.NewServeMux()
+	seen := map[string]bool{}
+	for i := range rules {
+		r := &rules[i]
+		r.Statuses = append([]int(nil), r.Statuses...)
+		s.mux.Handle(r.pattern, ruleHandler{r}) // panics on a bad pattern
+		path := r.pattern
+		if i := strings.IndexAny(path, " \t"); i >= 0 {
+			path = strings.TrimSpace(path[i:])
+		}
+		if !seen[path] {
+			seen[path] = true
+			s.paths.Handle(path, ruleHandler{r})
+		}
+	}
+	return s
+}
+
+// match returns the rule for req, or nil.
+func (s *ruleSet) match(req *http.Request) *rule {
+	return lookup(s.mux, req)
+}
+
+// matchPath returns a rule whose path matches req's URL, whatever its
+// method: the reads of such URLs are remembered as merge bases.
+func (s *ruleSet) matchPath(req *http.Request) *rule {
+	return lookup(s.paths, req)
+}
+
+func lookup(mux *http.ServeMux, req *http.Request) *rule {
+	if mux == nil {
+		return nil
+	}
+	h, _ := mux.Handler(req)
+	if rh, ok := h.(ruleHandler); ok {
+		return rh.r
+	}
+	return nil
+}
