@@ -383,6 +383,9 @@ func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response,
 	if st.orig.Method == http.MethodPost {
 		return nil, &stop{reason: ErrUnrecoverable, err: errStaleCreate}
 	}
+	if st.ctx.Value(updateCtx{}) != nil {
+		return nil, &stop{reason: ErrUnrecoverable, err: errRederive}
+	}
 	res := ResolveMerge
 	if st.rule != nil {
 		res = st.rule.Resolve

@@ -1,0 +1,147 @@
+package conflict
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+type updateCtx struct{}
+
+// errRederive stops a stale write sent by Update, which re-derives it
+// instead of merging it.
+var errRederive = errors.New("stale write left to Update to re-derive")
+
+// Update is the typed read-modify-write loop: it reads url with GET,
+// decodes the representation into a T, calls mutate on it, and writes the
+// result back with PUT under the version it read (If-Match with the ETag,
+// or the version field of the endpoint's rule, see [Rule.VersionField]). If
+// the write is stale, Update reads again and calls mutate again on the
+// fresh state: it re-derives the intent rather than re-sending old bytes,
+// so mutate must be safe to call more than once. It returns the
+// representation the server answered the write with (or the mutated value
+// when the server answered without a body).
+//
+// Members of the representation that T does not model are kept: the write
+// is the representation read, with the changes mutate made to T applied as
+// a JSON merge patch. When mutate changes nothing, nothing is written.
+//
+// Update is bounded by the client's attempts and time limits and by ctx.
+// An error from mutate is returned as it is; a conflict that is not a stale
+// version (an invalid transition, say) or running out of attempts returns an
+// [*Error].
+func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) error) (T, error) {
+	var zero T
+	c.init()
+	ctx = context.WithValue(ctx, updateCtx{}, true)
+	var last error
+	for attempt := 1; attempt <= c.cfg.maxAttempts; attempt++ {
+		v, done, err := updateOnce(ctx, c, url, mutate)
+		if done || err == nil {
+			return v, err
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Conflict == nil || e.Conflict.Kind != StaleVersion || !errors.Is(err, errRederive) {
+			return zero, err
+		}
+		last = err
+	}
+	var e *Error
+	errors.As(last, &e)
+	e.Reason, e.Err, e.Attempts = ErrAttemptsExhausted, nil, c.cfg.maxAttempts
+	return zero, e
+}
+
+// updateOnce runs one read-modify-write. done reports that the result is
+// final (including an error that must not be retried).
+func updateOnce[T any](ctx context.Context, c *Client, url string, mutate func(*T) error) (v T, done bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return v, true, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return v, true, err
+	}
+	read, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.maxBodyBuffer+1))
+	resp.Body.Close()
+	if err != nil {
+		return v, true, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return v, true, fmt.Errorf("conflict: Update: GET %s answered %d", redact(req.URL), resp.StatusCode)
+	}
+	if int64(len(read)) > c.cfg.maxBodyBuffer {
+		return v, true, fmt.Errorf("conflict: Update: GET %s: representation larger than %d bytes", redact(req.URL), c.cfg.maxBodyBuffer)
+	}
+	put, _ := http.NewRequestWithContext(ctx, http.MethodPut, url, nil)
+	field := ""
+	if r := c.rules.match(put); r != nil {
+		field = r.VersionField
+	}
+	etag := resp.Header.Get("ETag")
+	if field == "" && (etag == "" || strings.HasPrefix(etag, "W/")) {
+		return v, true, fmt.Errorf("conflict: Update: GET %s gave no strong ETag to write under; set Rule.VersionField for a version in the body", redact(req.URL))
+	}
+
+	var before, after T
+	if err := json.Unmarshal(read, &before); err != nil {
+		return v, true, fmt.Errorf("conflict: Update: decoding %s: %w", redact(req.URL), err)
+	}
+	if err := json.Unmarshal(read, &after); err != nil {
+		return v, true, err
+	}
+	if err := mutate(&after); err != nil {
+		return v, true, err
+	}
+	b0, err := json.Marshal(before)
+	if err != nil {
+		return v, true, err
+	}
+	b1, err := json.Marshal(after)
+	if err != nil {
+		return v, true, err
+	}
+	if bytes.Equal(b0, b1) {
+		return after, true, nil // nothing to write
+	}
+	patch, err := CreateMergePatch(b0, b1)
+	if err != nil {
+		return v, true, err
+	}
+	body, err := MergePatch(read, patch)
+	if err != nil {
+		return v, true, err
+	}
+
+	put.Body = io.NopCloser(bytes.NewReader(body))
+	put.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	put.ContentLength = int64(len(body))
+	put.Header.Set("Content-Type", "application/json")
+	if field == "" {
+		put.Header.Set("If-Match", etag)
+	}
+	resp, err = c.Do(put)
+	if err != nil {
+		return v, false, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return v, true, fmt.Errorf("conflict: Update: PUT %s answered %d", redact(put.URL), resp.StatusCode)
+	}
+	written, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.maxBodyBuffer))
+	if err != nil || len(bytes.TrimSpace(written)) == 0 {
+		return after, true, nil
+	}
+	var out T
+	if json.Unmarshal(written, &out) != nil {
+		return after, true, nil
+	}
+	return out, true, nil
+}

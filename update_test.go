@@ -1,0 +1,123 @@
+package conflict
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/go-conflict/conflict/conflicttest"
+)
+
+type counterDoc struct {
+	Title   string `json:"title"`
+	Count   int    `json:"count"`
+	Version int    `json:"version"`
+}
+
+// TestUpdateConcurrentCounter: 16 mutators increment one counter through
+// Update; the final count is exact.
+func TestUpdateConcurrentCounter(t *testing.T) {
+	t.Parallel()
+	for _, field := range []bool{false, true} {
+		name := "etag"
+		opts := []conflicttest.Option{}
+		var copts []Option
+		if field {
+			name = "field"
+			opts = append(opts, conflicttest.WithVersionIn(conflicttest.VersionBody))
+			copts = append(copts, WithRule("PUT /documents/{id}", Rule{VersionField: "/version"}))
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := conflicttest.NewServer(opts...)
+			t.Cleanup(srv.Close)
+			srv.PutDocument("ctr", `{"title":"counter","count":0,"owner":"not modelled by counterDoc"}`)
+			c := New(append(copts, WithMaxAttempts(500))...)
+			const mutators, each = 16, 10
+			var wg sync.WaitGroup
+			for range mutators {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range each {
+						if _, err := Update(context.Background(), c, srv.URL+"/documents/ctr", func(d *counterDoc) error {
+							d.Count++
+							return nil
+						}); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			doc, version, _ := srv.Document("ctr")
+			m := decode(t, string(doc))
+			if m["count"] != float64(mutators*each) || version != 1+mutators*each {
+				t.Errorf("document %s at version %d, want count %d at version %d", doc, version, mutators*each, 1+mutators*each)
+			}
+			if m["owner"] != "not modelled by counterDoc" {
+				t.Errorf("a member T does not model was lost: %s", doc)
+			}
+		})
+	}
+}
+
+func TestUpdateSkipsNoChange(t *testing.T) {
+	t.Parallel()
+	srv := conflicttest.NewServer()
+	t.Cleanup(srv.Close)
+	srv.PutDocument("d", `{"title":"same","count":3}`)
+	got, err := Update(context.Background(), New(), srv.URL+"/documents/d", func(d *counterDoc) error {
+		d.Title = "same"
+		return nil
+	})
+	if err != nil || got.Count != 3 {
+		t.Fatalf("Update = %+v, %v", got, err)
+	}
+	if n := srv.Stats().Requests["PUT /documents/{id}"]; n != 0 {
+		t.Errorf("%d PUTs for an update that changed nothing", n)
+	}
+}
+
+func TestUpdateReturnsMutateError(t *testing.T) {
+	t.Parallel()
+	srv := conflicttest.NewServer()
+	t.Cleanup(srv.Close)
+	srv.PutDocument("d", `{"title":"x"}`)
+	boom := errors.New("refused")
+	_, err := Update(context.Background(), New(), srv.URL+"/documents/d", func(d *counterDoc) error { return boom })
+	if err != boom {
+		t.Fatalf("err = %v, want the mutate error itself", err)
+	}
+}
+
+func TestUpdateBounded(t *testing.T) {
+	t.Parallel()
+	srv := conflicttest.NewServer()
+	t.Cleanup(srv.Close)
+	srv.PutDocument("d", `{"title":"x","count":0}`)
+	calls := 0
+	// Every mutate races with another writer, so every write is stale.
+	_, err := Update(context.Background(), New(WithMaxAttempts(3)), srv.URL+"/documents/d", func(d *counterDoc) error {
+		calls++
+		srv.PutDocument("d", `{"title":"moved `+strings.Repeat("!", calls)+`","count":0}`)
+		d.Count++
+		return nil
+	})
+	var e *Error
+	if !errors.As(err, &e) || !errors.Is(err, ErrAttemptsExhausted) || e.Attempts != 3 || calls != 3 {
+		t.Fatalf("err = %v (calls %d), want attempts exhausted after 3", err, calls)
+	}
+}
+
+func TestUpdateNeedsAVersion(t *testing.T) {
+	t.Parallel()
+	srv := serve(t, reply{status: 200, header: map[string]string{"Content-Type": "application/json"}, body: `{"title":"no etag"}`})
+	_, err := Update(context.Background(), New(), srv.URL+"/x", func(d *counterDoc) error { d.Count++; return nil })
+	if err == nil || !strings.Contains(err.Error(), "ETag") {
+		t.Fatalf("err = %v, want a missing-ETag error", err)
+	}
+}
