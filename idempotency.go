@@ -49,11 +49,13 @@ var keyNamespace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("github.com/go-conflic
 // KeyFor derives an idempotency key deterministically from a scope (an
 // operation, such as "create-order") and a business identity (such as an
 // order's external id): the UUIDv5 of scope and id in this package's
-// namespace. Every process, replica or restart that calls KeyFor with the
+// namespace (the name is the scope's length, a colon, the scope and the id).
+// Every process, replica or restart that calls KeyFor with the
 // same scope and id gets the same key, so a retried intent is recognised by
 // the server however it is retried.
 func KeyFor(scope, id string) string {
-	return uuid.NewSHA1(keyNamespace, []byte(scope+"\x00"+id)).String()
+	// The scope's length first, so that no two (scope, id) pairs share a name.
+	return uuid.NewSHA1(keyNamespace, []byte(strconv.Itoa(len(scope))+":"+scope+id)).String()
 }
 
 // newKey returns a random (version 4) UUID.
