@@ -93,10 +93,15 @@ func (k *Kind) UnmarshalText(text []byte) error {
 
 // A Problem is an RFC 9457 problem details object, as a server sent it.
 type Problem struct {
-	Type     string
-	Title    string
-	Status   int
-	Detail   string
+	// Type is a URI reference identifying the problem type.
+	Type string
+	// Title is a short summary of the problem type.
+	Title string
+	// Status is the status code the server stated in the body, or 0.
+	Status int
+	// Detail explains this occurrence of the problem.
+	Detail string
+	// Instance is a URI reference identifying this occurrence.
 	Instance string
 	// Extensions holds every member other than the five standard ones,
 	// undecoded. It is nil for a problem+xml body.

@@ -74,18 +74,30 @@ func (s Strategy) String() string {
 // never carries a request or response body; its URL has no user
 // information and no query.
 type Event struct {
-	Step     Step
-	Method   string
-	URL      string
-	Attempt  int // sends so far in this call
-	Kind     Kind
-	Reason   string // the server's reason code
+	// Step is the stage reported.
+	Step Step
+	// Method and URL identify the call's request; the URL has no user
+	// information and no query.
+	Method string
+	URL    string
+	// Attempt is how many times the request was sent so far in this call.
+	Attempt int
+	// Kind and Reason are the conflict's kind and the server's reason code,
+	// for steps that follow a conflict.
+	Kind   Kind
+	Reason string
+	// Strategy is the recovery under way.
 	Strategy Strategy
-	Status   int
-	Wait     time.Duration
+	// Status is the HTTP status of the response the step is about, or 0.
+	Status int
+	// Wait is how long the call is about to wait (StepWait,
+	// StepTransportRetry).
+	Wait time.Duration
 	// IdempotencyKey is the key the next or latest send carries, if any.
 	IdempotencyKey string
-	Err            error
+	// Err is why recovery stopped (StepAbort, an *Error) or why a merge
+	// failed (StepMerge).
+	Err error
 }
 
 // redact drops user information, query and fragment from u.
