@@ -189,7 +189,8 @@ type Rule struct {
 	// Lookup finds the resource a duplicate create collided with and
 	// returns its URL, or "" if it cannot be found. If nil, the conflict's
 	// Location (header or body) is used, then its existing id appended to
-	// the request's URL path ("POST /users" + "u_7" = "/users/u_7").
+	// the request's URL path ("POST /users" + "u_7" = "/users/u_7"), and
+	// for a create by PUT the request's own URL.
 	Lookup func(ctx context.Context, c *Conflict, req *http.Request) (string, error)
 
 	// Same reports whether the existing resource is the one this request

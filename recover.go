@@ -740,6 +740,9 @@ func (st *call) locate(resp *http.Response, cf *Conflict) (string, error) {
 	if cf.ExistingID != "" && st.orig.Method == http.MethodPost {
 		return strings.TrimSuffix(st.orig.URL.Path, "/") + "/" + url.PathEscape(cf.ExistingID), nil
 	}
+	if st.orig.Method == http.MethodPut {
+		return st.orig.URL.String(), nil // a create by PUT names its resource
+	}
 	return "", nil
 }
 

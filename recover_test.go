@@ -794,3 +794,29 @@ func TestWaitHonoursRetryAfterCapped(t *testing.T) {
 		t.Errorf("server hit %d times, want 4", hits.Load())
 	}
 }
+
+// TestAdoptCreateByPut: a PUT with If-None-Match: * that finds the document
+// there adopts it when it holds what the request meant to write.
+func TestAdoptCreateByPut(t *testing.T) {
+	t.Parallel()
+	srv := conflicttest.NewServer()
+	t.Cleanup(srv.Close)
+	srv.PutDocument("new", `{"title":"made by an earlier attempt"}`)
+	c := New()
+	put := func(body string) (*http.Response, error) {
+		req := newRequest(t, "PUT", srv.URL+"/documents/new", body)
+		req.Header.Set("If-None-Match", "*")
+		return c.Do(req)
+	}
+	resp, err := put(`{"title":"made by an earlier attempt"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if r := ResultOf(resp); r.Outcome != Adopted || r.Conflict.Status != 412 {
+		t.Errorf("Result %+v, want adopted after a 412", r)
+	}
+	if _, err := put(`{"title":"something else"}`); !errors.Is(err, errForeign) {
+		t.Errorf("err = %v, want a foreign duplicate", err)
+	}
+}
