@@ -273,6 +273,21 @@ func TestClassifyCatalogue(t *testing.T) {
 			},
 		},
 		{
+			name:  "gitlab stale sha",
+			reply: jsonReply(409, `{"message":"SHA does not match HEAD of source branch"}`),
+			kind:  StaleVersion, dialect: "json",
+		},
+		{
+			name: "gitlab merge request exists", method: "POST",
+			reply: jsonReply(409, `{"message":["Another open merge request already exists for this source branch: !42"]}`),
+			kind:  Duplicate, dialect: "json",
+		},
+		{
+			name:  "shopify asset changed remotely",
+			reply: jsonReply(409, `{"errors":"There have been changes to this file made remotely."}`),
+			kind:  StaleVersion, dialect: "json",
+		},
+		{
 			name: "gitlab already taken", method: "POST",
 			reply: jsonReply(409, `{"message":"Username has already been taken"}`),
 			kind:  Duplicate, dialect: "json",

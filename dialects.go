@@ -120,6 +120,7 @@ func fillDetails(cf *Conflict, m map[string]json.RawMessage) {
 		}
 	}
 	set(&cf.Message, first(m, "message", "detail", "error_description", "errorSummary", "title"))
+	set(&cf.Message, strings.Join(jsonStrings(m["message"]), "; ")) // GitLab: ["...", "..."]
 	set(&cf.Field, first(m, "field", "param", "parameter", "attribute"))
 	set(&cf.CurrentVersion, first(m, "current_version", "currentVersion", "current_etag", "currentEtag", "currentETag"))
 	set(&cf.CurrentState, first(m, "current_state", "currentState", "state"))
@@ -536,8 +537,9 @@ func matchJSON(in *input, cf *Conflict) bool {
 		fillDetails(cf, s)
 	}
 	if cf.Message == "" {
-		// {"error": "Conflict", "message": ...} or {"error": "a sentence"}.
-		cf.Message = first(m, "error")
+		// {"error": "Conflict", "message": ...}, {"error": "a sentence"},
+		// or Shopify's {"errors": "a sentence"}.
+		cf.Message = first(m, "error", "errors")
 	}
 	if kindOfPhrase(cf.Message) == Unknown {
 		// Okta: {"errorSummary":"Api validation failed: login",
@@ -677,6 +679,7 @@ var phrases = []struct {
 	{"current version is", StaleVersion},
 	{"does not match", StaleVersion},
 	{"expected to be at", StaleVersion},
+	{"made remotely", StaleVersion},
 	{"latest version", StaleVersion},
 	{"invalid transition", InvalidTransition},
 	{"invalid state transition", InvalidTransition},
