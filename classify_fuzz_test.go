@@ -2,6 +2,7 @@ package conflict
 
 import (
 	"bufio"
+	"encoding/json"
 	"bytes"
 	"io"
 	"net/http"
@@ -107,6 +108,10 @@ func FuzzPhrases(f *testing.F) {
 	f.Add("Version must be incremented. Current version is: 7")
 	f.Add("İİİ current version is: 9")
 	f.Add("[x]: current version [")
+	f.Add(`"plain"`)
+	f.Add(`"esc\"aped"`)
+	f.Add("\"caf\xe9\"")
+	f.Add(`"`)
 	f.Fuzz(func(t *testing.T, s string) {
 		_ = kindOfPhrase(s)
 		_ = versionInText(s)
@@ -116,5 +121,11 @@ func FuzzPhrases(f *testing.F) {
 			t.Fatalf("asciiLower changed length")
 		}
 		_ = kindOfReason(s, nil)
+		// jsonString's fast path agrees with encoding/json.
+		raw := []byte(s)
+		var want string
+		if json.Unmarshal(raw, &want) == nil && len(raw) > 0 && raw[0] == '"' && jsonString(raw) != want {
+			t.Fatalf("jsonString(%q) = %q, want %q", raw, jsonString(raw), want)
+		}
 	})
 }

@@ -138,7 +138,7 @@ func fillDetails(cf *Conflict, m map[string]json.RawMessage) {
 	if cf.Current == nil {
 		for _, k := range []string{"current", "current_representation", "currentRepresentation", "current_resource", "currentResource"} {
 			if v := bytes.TrimSpace(m[k]); len(v) > 0 && v[0] == '{' {
-				cf.Current = bytes.Clone(v)
+				cf.Current = v // json.Unmarshal copied it out of the body
 				break
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Helpers for looking at undecoded JSON without failing: each returns the
@@ -42,6 +43,11 @@ func jsonString(raw json.RawMessage) string {
 	}
 	switch c := raw[0]; {
 	case c == '"':
+		if len(raw) >= 2 && raw[len(raw)-1] == '"' {
+			if s := raw[1 : len(raw)-1]; bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) && !hasControl(s) {
+				return string(s) // no escapes: the text is the value
+			}
+		}
 		var s string
 		if json.Unmarshal(raw, &s) != nil {
 			return ""
@@ -110,4 +116,13 @@ func asciiLower(s string) string {
 		}
 	}
 	return string(b)
+}
+
+func hasControl(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == '"' {
+			return true
+		}
+	}
+	return false
 }
