@@ -2,8 +2,8 @@ package conflict
 
 import (
 	"bufio"
-	"encoding/json"
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
