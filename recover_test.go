@@ -820,3 +820,31 @@ func TestAdoptCreateByPut(t *testing.T) {
 		t.Errorf("err = %v, want a foreign duplicate", err)
 	}
 }
+
+func TestRulePatterns(t *testing.T) {
+	t.Parallel()
+	set := newRuleSet([]rule{
+		{pattern: "PUT /documents/{id}", Rule: Rule{VersionField: "/a"}},
+		{pattern: "PUT api.example.com/documents/{id}", Rule: Rule{VersionField: "/b"}},
+		{pattern: "/orders/{id}/{action}", Rule: Rule{VersionField: "/c"}},
+	})
+	for _, tc := range []struct{ method, url, want string }{
+		{"PUT", "http://other.example/documents/1", "/a"},
+		{"PUT", "https://api.example.com/documents/1", "/b"},
+		{"GET", "http://other.example/documents/1", ""},
+		{"POST", "http://x/orders/7/cancel", "/c"},
+		{"POST", "http://x/orders/7", ""},
+	} {
+		req := newRequest(t, tc.method, tc.url, "")
+		got := ""
+		if r := set.match(req); r != nil {
+			got = r.VersionField
+		}
+		if got != tc.want {
+			t.Errorf("%s %s matched %q, want %q", tc.method, tc.url, got, tc.want)
+		}
+	}
+	if r := set.matchPath(newRequest(t, "GET", "http://other.example/documents/1", "")); r == nil || r.VersionField != "/a" {
+		t.Errorf("matchPath(GET) = %+v, want the PUT rule's path", r)
+	}
+}

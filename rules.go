@@ -17,6 +17,7 @@ type ruleSet struct {
 	mux   *http.ServeMux // full patterns
 	paths *http.ServeMux // patterns without their method: which URLs to remember reads of
 	n     int
+	host  bool // some pattern names a host
 }
 
 type ruleHandler struct{ r *rule }
@@ -38,6 +39,7 @@ func newRuleSet(rules []rule) *ruleSet {
 		if i := strings.IndexAny(path, " \t"); i >= 0 {
 			path = strings.TrimSpace(path[i:])
 		}
+		s.host = s.host || !strings.HasPrefix(path, "/")
 		if !seen[path] {
 			seen[path] = true
 			s.paths.Handle(path, ruleHandler{r})
@@ -48,13 +50,24 @@ func newRuleSet(rules []rule) *ruleSet {
 
 // match returns the rule for req, or nil.
 func (s *ruleSet) match(req *http.Request) *rule {
-	return lookup(s.mux, req)
+	return lookup(s.mux, s.withHost(req))
+}
+
+// withHost gives a client request, whose Host is usually empty, the host of
+// its URL, for patterns that name a host.
+func (s *ruleSet) withHost(req *http.Request) *http.Request {
+	if !s.host || req.Host != "" || req.URL == nil {
+		return req
+	}
+	r := *req
+	r.Host = req.URL.Host
+	return &r
 }
 
 // matchPath returns a rule whose path matches req's URL, whatever its
 // method: the reads of such URLs are remembered as merge bases.
 func (s *ruleSet) matchPath(req *http.Request) *rule {
-	return lookup(s.paths, req)
+	return lookup(s.paths, s.withHost(req))
 }
 
 func lookup(mux *http.ServeMux, req *http.Request) *rule {
