@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-conflict/conflict/internal/retry"
@@ -24,6 +25,7 @@ type Client struct {
 	sender *retry.Sender
 	rules  *ruleSet
 	bases  *baseCache
+	seq    atomic.Uint64 // numbers calls, for events
 }
 
 // New returns a Client configured by opts. With no options it classifies
@@ -91,7 +93,6 @@ func (c *Client) setup(opts []Option) {
 		WaitMin:       cfg.backoffMin,
 		WaitMax:       cfg.backoffMax,
 		MaxRetryAfter: cfg.maxWait,
-		OnRetry:       c.onTransportRetry,
 	})
 }
 

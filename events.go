@@ -12,7 +12,8 @@ type Step int
 
 // The steps of a call.
 const (
-	// StepConflict: a response was classified as a conflict.
+	// StepConflict: a response was classified as a conflict
+	// ("classified" in logs).
 	StepConflict Step = iota + 1
 	// StepRefresh: the current representation was read (or taken from the
 	// conflict body, with Attempt unchanged and Status 0).
@@ -28,12 +29,16 @@ const (
 	StepAdopt
 	// StepAbort: recovery stopped; Err says why.
 	StepAbort
-	// StepTransportRetry: a send is retried after a connection error, a 5xx
-	// or a 429.
+	// StepTransportRetry: a send is about to be retried after a connection
+	// error, a 5xx or a 429 (Status and Err say which); Wait is how long the
+	// transport waited.
 	StepTransportRetry
+	// StepDone: a call that met a conflict or a transport retry returns a
+	// response; Outcome says what happened.
+	StepDone
 )
 
-var stepNames = [...]string{"", "conflict", "refresh", "merge", "wait", "resend", "adopt", "abort", "transport_retry"}
+var stepNames = [...]string{"", "classified", "refresh", "merge", "wait", "resend", "adopt", "abort", "transport_retry", "done"}
 
 // String returns the step's lowercase name.
 func (s Step) String() string {
@@ -76,6 +81,9 @@ func (s Strategy) String() string {
 type Event struct {
 	// Step is the stage reported.
 	Step Step
+	// Call numbers the calls of one Client from 1, so that the events of
+	// concurrent calls can be told apart.
+	Call uint64
 	// Method and URL identify the call's request; the URL has no user
 	// information and no query.
 	Method string
@@ -95,9 +103,11 @@ type Event struct {
 	Wait time.Duration
 	// IdempotencyKey is the key the next or latest send carries, if any.
 	IdempotencyKey string
-	// Err is why recovery stopped (StepAbort, an *Error) or why a merge
-	// failed (StepMerge).
+	// Err is why recovery stopped (StepAbort, an *Error), why a merge
+	// failed (StepMerge), or what failed (StepTransportRetry).
 	Err error
+	// Outcome is the call's outcome (StepDone, StepAbort).
+	Outcome Outcome
 }
 
 // redact drops user information, query and fragment from u.
@@ -125,6 +135,7 @@ func (c *config) emit(ctx context.Context, ev Event) {
 		return
 	}
 	attrs := []slog.Attr{
+		slog.Uint64("call", ev.Call),
 		slog.String("method", ev.Method),
 		slog.String("url", ev.URL),
 		slog.Int("attempt", ev.Attempt),
@@ -149,6 +160,9 @@ func (c *config) emit(ctx context.Context, ev Event) {
 	}
 	if ev.Err != nil {
 		attrs = append(attrs, slog.String("error", ev.Err.Error()))
+	}
+	if ev.Step == StepDone || ev.Step == StepAbort {
+		attrs = append(attrs, slog.String("outcome", ev.Outcome.String()))
 	}
 	c.logger.LogAttrs(ctx, level, "conflict: "+ev.Step.String(), attrs...)
 }

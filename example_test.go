@@ -77,7 +77,7 @@ func ExampleClient_Do_adopt() {
 	fmt.Println("users created:", srv.Stats().Creates["ana@example.com"])
 	// Output:
 	// 201 created
-	// 200 adopted duplicate
+	// 201 adopted duplicate
 	// users created: 1
 }
 

@@ -199,8 +199,14 @@ func TestMergeGetsDerivedKey(t *testing.T) {
 	if len(r.Keys) != 2 || r.Keys[1] != deriveKey(r.Keys[0], 1) || r.IdempotencyKey != r.Keys[1] || r.Keys[0] == r.Keys[1] {
 		t.Fatalf("keys %q (last %s), want the first and one derived from it", r.Keys, r.IdempotencyKey)
 	}
-	if last := events[len(events)-1]; last.Step != StepResend || last.IdempotencyKey != r.Keys[1] {
-		t.Errorf("resend event %+v, want the derived key", last)
+	var resend *Event
+	for i := range events {
+		if events[i].Step == StepResend {
+			resend = &events[i]
+		}
+	}
+	if resend == nil || resend.IdempotencyKey != r.Keys[1] {
+		t.Errorf("resend event %+v, want the derived key", resend)
 	}
 }
 

@@ -90,6 +90,7 @@ func ResultOf(resp *http.Response) *Result {
 // call is the state of one call of Do or RoundTrip. It lives on the calling
 // goroutine only.
 type call struct {
+	id        uint64
 	c         *Client
 	cfg       *config
 	ctx       context.Context
@@ -104,6 +105,11 @@ type call struct {
 	merges    int
 	base      []byte // the base of the next merge, once one merge was sent
 	res       Result
+	// The last failed try the transport may retry, for events.
+	failStatus int
+	failErr    error
+	failAt     time.Time
+	retried    bool
 }
 
 // MayRetry tells the transport whether the request in flight may be sent
@@ -136,7 +142,7 @@ func (c *Client) do(req *http.Request, passthrough bool) (*http.Response, error)
 		}
 		return nil, errors.New("conflict: nil request or URL")
 	}
-	st := &call{c: c, cfg: &c.cfg, orig: req}
+	st := &call{c: c, cfg: &c.cfg, orig: req, id: c.seq.Add(1)}
 	if c.rules.n > 0 {
 		st.rule = c.rules.match(req)
 	}
@@ -232,6 +238,7 @@ func (st *call) run(passthrough bool) (*http.Response, error) {
 				st.res.Outcome = st.outcomeOf(resp)
 			}
 			st.remember(resp)
+			st.done(resp)
 			return resp, nil
 		}
 		st.res.Conflict = cf
@@ -242,6 +249,7 @@ func (st *call) run(passthrough bool) (*http.Response, error) {
 		}
 		drain(resp)
 		if final != nil {
+			st.done(final)
 			return final, nil
 		}
 	}
@@ -446,6 +454,13 @@ func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response,
 		if next, err = setPointer(next, ptr, cur.version); err != nil {
 			return nil, &stop{reason: ErrUnrecoverable, err: err, base: base, ours: ours, theirs: theirs}
 		}
+		if h.Get("If-Match") != "" {
+			// The request carries both preconditions: both must be fresh.
+			if cur.etag == "" {
+				return nil, &stop{reason: ErrUnrecoverable, err: errNoVersion, base: base, ours: ours, theirs: theirs}
+			}
+			h.Set("If-Match", cur.etag)
+		}
 	} else {
 		h.Set("If-Match", cur.version)
 	}
@@ -519,6 +534,7 @@ func cacheURL(u *url.URL) string {
 type current struct {
 	data    []byte
 	version string // an entity-tag, or a JSON value for a version field
+	etag    string // the representation's strong ETag, if known
 	resp    *http.Response
 }
 
@@ -544,16 +560,21 @@ func (c *current) response(st *call) *http.Response {
 // the representation and its version, else from one GET.
 func (st *call) refresh(resp *http.Response, cf *Conflict) (*current, *stop) {
 	if cf.Current != nil {
+		// A conflict body that carries the representation: its ETag header,
+		// if strong, is the representation's.
+		etag := resp.Header.Get("ETag")
+		if strings.HasPrefix(etag, "W/") {
+			etag = ""
+		}
+		needETag := st.tmpl.Header.Get("If-Match") != ""
 		if ptr := st.versionField(); ptr != "" {
-			if v, ok := getPointer(cf.Current, ptr); ok {
+			if v, ok := getPointer(cf.Current, ptr); ok && (etag != "" || !needETag) {
 				st.emit(Event{Step: StepRefresh, Kind: cf.Kind, Strategy: RefreshMerge})
-				return &current{data: cf.Current, version: string(v)}, nil
+				return &current{data: cf.Current, version: string(v), etag: etag}, nil
 			}
-		} else if etag := resp.Header.Get("ETag"); etag != "" && !strings.HasPrefix(etag, "W/") {
-			// A conflict body that carries the representation and an ETag
-			// header: the ETag is the representation's.
+		} else if etag != "" {
 			st.emit(Event{Step: StepRefresh, Kind: cf.Kind, Strategy: RefreshMerge})
-			return &current{data: cf.Current, version: etag}, nil
+			return &current{data: cf.Current, version: etag, etag: etag}, nil
 		}
 	}
 	target := st.orig.URL
@@ -568,7 +589,10 @@ func (st *call) refresh(resp *http.Response, cf *Conflict) (*current, *stop) {
 	if why != nil {
 		return nil, why
 	}
-	cur := &current{data: data, resp: r}
+	cur := &current{data: data, resp: r, etag: r.Header.Get("ETag")}
+	if strings.HasPrefix(cur.etag, "W/") {
+		cur.etag = ""
+	}
 	if ptr := st.versionField(); ptr != "" {
 		v, ok := getPointer(data, ptr)
 		if !ok {
@@ -689,6 +713,11 @@ func (st *call) adopt(resp *http.Response, cf *Conflict) (*http.Response, *stop)
 	}
 	st.res.Outcome = Adopted
 	st.emit(Event{Step: StepAdopt, Kind: cf.Kind, Strategy: Adopt, Status: r.StatusCode})
+	// The create's answer, as the original create would have given it.
+	r.StatusCode, r.Status = http.StatusCreated, "201 Created"
+	if r.Header.Get("Location") == "" {
+		r.Header.Set("Location", u.String())
+	}
 	r.Body = io.NopCloser(bytes.NewReader(existing))
 	r.ContentLength = int64(len(existing))
 	return r, nil
@@ -704,7 +733,8 @@ func (st *call) sameFunc() func(st *call, ours, existing []byte) bool {
 
 // defaultSame: the existing resource records this call's key, or has every
 // top-level field of the request body with the same value (another process
-// created exactly what this request meant to).
+// created exactly what this request meant to). Fields sent null or "" are
+// not compared.
 func defaultSame(st *call, ours, existing []byte) bool {
 	var ex map[string]json.RawMessage
 	if json.Unmarshal(existing, &ex) != nil {
@@ -722,6 +752,9 @@ func defaultSame(st *call, ours, existing []byte) bool {
 		return false
 	}
 	for k, v := range want {
+		if t := string(bytes.TrimSpace(v)); t == "null" || t == `""` {
+			continue // an empty field says nothing of what was meant
+		}
 		if !jsonEqual(v, ex[k]) {
 			return false
 		}
@@ -762,7 +795,7 @@ func (st *call) abort(resp *http.Response, cf *Conflict, why *stop, passthrough 
 		Theirs:         why.theirs,
 	}
 	st.res.Outcome, st.res.Err = Aborted, e
-	st.emit(Event{Step: StepAbort, Kind: cf.Kind, Reason: cf.Reason, Strategy: strategyFor(cf.Kind), Status: cf.Status, Err: e})
+	st.emit(Event{Step: StepAbort, Kind: cf.Kind, Reason: cf.Reason, Strategy: strategyFor(cf.Kind), Status: cf.Status, Err: e, Outcome: Aborted})
 	ctxDone := errors.Is(why.reason, context.Canceled) || errors.Is(why.reason, context.DeadlineExceeded)
 	if passthrough && !ctxDone {
 		return resp, nil // the server's own answer, body intact
@@ -771,10 +804,18 @@ func (st *call) abort(resp *http.Response, cf *Conflict, why *stop, passthrough 
 	return nil, e
 }
 
+// done reports the end of a call that recovered from something.
+func (st *call) done(resp *http.Response) {
+	if st.res.Conflict != nil || st.retried {
+		st.emit(Event{Step: StepDone, Status: resp.StatusCode, Outcome: st.res.Outcome})
+	}
+}
+
 func (st *call) emit(ev Event) {
 	if st.cfg.hook == nil && st.cfg.logger == nil {
 		return
 	}
+	ev.Call = st.id
 	ev.Method = st.orig.Method
 	ev.URL = redact(st.orig.URL)
 	ev.Attempt = st.res.Attempts
@@ -782,11 +823,16 @@ func (st *call) emit(ev Event) {
 	st.cfg.emit(st.ctx, ev)
 }
 
-// onTransportRetry reports a transport retry of the call in ctx.
-func (c *Client) onTransportRetry(ctx context.Context, n, status int, wait time.Duration) {
-	if st, ok := retry.PermissionFrom(ctx).(*call); ok {
-		st.emit(Event{Step: StepTransportRetry, Status: status, Wait: wait})
-	}
+// Failed records a failed try that the transport may retry.
+func (st *call) Failed(status int, err error) {
+	st.failStatus, st.failErr, st.failAt = status, err, time.Now()
+}
+
+// Retrying reports a transport retry, with what failed and how long the
+// transport waited.
+func (st *call) Retrying(n int) {
+	st.retried = true
+	st.emit(Event{Step: StepTransportRetry, Status: st.failStatus, Err: st.failErr, Wait: time.Since(st.failAt)})
 }
 
 // remember keeps the representation in a successful response to a rule's

@@ -170,7 +170,7 @@ func TestStaleMergedFromConflictBody(t *testing.T) {
 					t.Fatal(err)
 				}
 				checkMerged(t, srv, resp, got, 2, 0)
-				want := []Step{StepConflict, StepRefresh, StepMerge, StepResend}
+				want := []Step{StepConflict, StepRefresh, StepMerge, StepResend, StepDone}
 				if fmt.Sprint(steps) != fmt.Sprint(want) {
 					t.Errorf("steps = %v, want %v", steps, want)
 				}
@@ -310,7 +310,7 @@ func TestAdopt(t *testing.T) {
 				}
 				got, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				if r := ResultOf(resp); r == nil || r.Outcome != Adopted || resp.StatusCode != 200 {
+				if r := ResultOf(resp); r == nil || r.Outcome != Adopted || resp.StatusCode != 201 || resp.Header.Get("Location") != "/users/"+id.(string) && !strings.HasSuffix(resp.Header.Get("Location"), "/users/"+id.(string)) {
 					t.Fatalf("Result = %+v, status %d, want adopted", r, resp.StatusCode)
 				}
 				if decode(t, string(got))["id"] != id {
@@ -846,5 +846,58 @@ func TestRulePatterns(t *testing.T) {
 	}
 	if r := set.matchPath(newRequest(t, "GET", "http://other.example/documents/1", "")); r == nil || r.VersionField != "/a" {
 		t.Errorf("matchPath(GET) = %+v, want the PUT rule's path", r)
+	}
+}
+
+// TestVersionFieldWithIfMatch: a request that carries both a body version
+// and If-Match is rebuilt with both fresh.
+func TestVersionFieldWithIfMatch(t *testing.T) {
+	t.Parallel()
+	for _, current := range []bool{false, true} {
+		t.Run(fmt.Sprintf("current=%v", current), func(t *testing.T) {
+			t.Parallel()
+			srv := conflicttest.NewServer(conflicttest.WithCurrentInConflict(current))
+			t.Cleanup(srv.Close)
+			c := New(WithRule("PUT /documents/{id}", Rule{Merge: MergeJSON, VersionField: "/version"}))
+			resp, got, err := staleWrite(t, srv, c, false) // If-Match and "version":1
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkMerged(t, srv, resp, got, 2, map[bool]int{false: 1, true: 0}[current])
+		})
+	}
+}
+
+// TestTransportRetryEvents: every transport retry is reported, connection
+// errors included, and the call ends with a done event.
+func TestTransportRetryEvents(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch hits.Add(1) {
+		case 1: // drop the connection
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+		case 2:
+			w.WriteHeader(502)
+		default:
+			w.WriteHeader(200)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	var events []Event
+	c := New(WithBackoff(time.Millisecond, 2*time.Millisecond), WithHook(func(e Event) { events = append(events, e) }))
+	resp, _ := do(t, c, newRequest(t, "PUT", srv.URL+"/x", `{}`))
+	if resp.StatusCode != 200 || len(events) != 3 {
+		t.Fatalf("status %d, events %+v", resp.StatusCode, events)
+	}
+	if e := events[0]; e.Step != StepTransportRetry || e.Status != 0 || e.Err == nil || e.Call != 1 {
+		t.Errorf("first retry %+v, want a connection error", e)
+	}
+	if e := events[1]; e.Step != StepTransportRetry || e.Status != 502 || e.Wait <= 0 {
+		t.Errorf("second retry %+v, want the 502", e)
+	}
+	if e := events[2]; e.Step != StepDone || e.Outcome != Updated {
+		t.Errorf("last event %+v, want done/updated", e)
 	}
 }

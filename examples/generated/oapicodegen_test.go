@@ -48,7 +48,8 @@ func TestOAPICodegenStalePutMerged(t *testing.T) {
 }
 
 // A duplicate create is adopted: the client answers with the existing user
-// (the 200 of its GET), which the generated client decodes as its JSON200.
+// as a 201, as the original create did, which the generated client decodes
+// as its JSON201.
 func TestOAPICodegenDuplicateAdopted(t *testing.T) {
 	t.Parallel()
 	srv, c := setup(t)
@@ -64,8 +65,8 @@ func TestOAPICodegenDuplicateAdopted(t *testing.T) {
 		t.Fatalf("CreateUser: %v", err)
 	}
 	checkOutcome(t, conflict.ResultOf(resp.HTTPResponse), conflict.Adopted)
-	if resp.JSON200 == nil || resp.JSON200.Id != "u_1" {
-		t.Fatalf("CreateUser: %s %s, want 200 with user u_1", resp.Status(), resp.Body)
+	if resp.JSON201 == nil || resp.JSON201.Id != "u_1" {
+		t.Fatalf("CreateUser: %s %s, want 201 with user u_1", resp.Status(), resp.Body)
 	}
 	if n := srv.Stats().Creates["ada@example.com"]; n != 1 {
 		t.Errorf("users created with the email = %d, want 1", n)

@@ -51,7 +51,7 @@ func TestOgenStalePutMerged(t *testing.T) {
 }
 
 // A duplicate create is adopted; ogen decodes the existing user as the
-// 200 response of createUser.
+// 201 response of createUser, as the original create answered.
 func TestOgenDuplicateAdopted(t *testing.T) {
 	t.Parallel()
 	srv, c := setup(t)
@@ -66,8 +66,8 @@ func TestOgenDuplicateAdopted(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateUser: %v", err)
 	}
-	u, ok := res.(*ogen.User) // the 200; a 201 would be *ogen.UserHeaders
-	if !ok || u.ID != "u_1" {
+	u, ok := res.(*ogen.UserHeaders) // the 201, as the original create answered
+	if !ok || u.Response.ID != "u_1" {
 		t.Fatalf("CreateUser: %#v, want the existing user u_1", res)
 	}
 	if n := srv.Stats().Creates["ada@example.com"]; n != 1 {

@@ -273,7 +273,7 @@ func (t *tracer) steps() string {
 	var out []string
 	for _, ev := range t.events {
 		switch ev.Step {
-		case conflict.StepConflict:
+		case conflict.StepConflict, conflict.StepDone:
 		case conflict.StepWait:
 			out = append(out, fmt.Sprintf("wait %s", ev.Wait))
 		default:

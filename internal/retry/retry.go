@@ -26,25 +26,28 @@ type Config struct {
 	WaitMax    time.Duration
 	// MaxRetryAfter caps a server's Retry-After on 429 and 503.
 	MaxRetryAfter time.Duration
-	// OnRetry, if set, is called before each transport retry with the
-	// retry number (1 for the first retry), the status (0 for a transport
-	// error) and the wait.
-	OnRetry func(ctx context.Context, retry, status int, wait time.Duration)
 }
 
 // A Sender sends requests with transport retries. It is safe for concurrent
 // use.
 type Sender struct {
-	c       *retryablehttp.Client
-	onRetry func(ctx context.Context, retry, status int, wait time.Duration)
+	c *retryablehttp.Client
 }
 
 type ctxKey struct{}
 
-// A Permission says whether the request being sent may be sent again. It
-// travels in the request's context (see WithPermission), and is asked before
-// every transport retry.
-type Permission interface{ MayRetry() bool }
+// A Permission says whether the request being sent may be sent again, and
+// hears about each retry. It travels in the request's context (see
+// WithPermission).
+type Permission interface {
+	// MayRetry is asked after every failed try.
+	MayRetry() bool
+	// Failed is told of a failed try that may be retried: its status (0 for
+	// a transport error) and error.
+	Failed(status int, err error)
+	// Retrying is told that retry n (1 for the first) is about to be sent.
+	Retrying(n int)
+}
 
 // WithPermission returns a context carrying p. A request whose context
 // carries no Permission is never retried.
@@ -71,7 +74,11 @@ func New(cfg Config) *Sender {
 	c.RetryWaitMax = cfg.WaitMax
 	c.ErrorHandler = retryablehttp.PassthroughErrorHandler // keep the last response
 	c.CheckRetry = checkRetry
-	s := &Sender{c: c, onRetry: cfg.OnRetry}
+	c.RequestLogHook = func(_ retryablehttp.Logger, req *http.Request, attempt int) {
+		if p := PermissionFrom(req.Context()); p != nil && attempt > 0 {
+			p.Retrying(attempt)
+		}
+	}
 	maxRA := cfg.MaxRetryAfter
 	c.Backoff = func(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
 		wait := Backoff(lo, hi, attempt)
@@ -80,21 +87,9 @@ func New(cfg Config) *Sender {
 				wait = ra
 			}
 		}
-		wait = min(wait, maxRA)
-		if s.onRetry != nil {
-			status := 0
-			ctx := context.Background()
-			if resp != nil {
-				status = resp.StatusCode
-				if resp.Request != nil {
-					ctx = resp.Request.Context()
-				}
-			}
-			s.onRetry(ctx, attempt+1, status, wait)
-		}
-		return wait
+		return min(wait, maxRA)
 	}
-	return s
+	return &Sender{c: c}
 }
 
 // Backoff is full-jitter exponential backoff: a random duration in
@@ -148,9 +143,15 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	if !retry {
 		return false, checkErr
 	}
-	if p := PermissionFrom(ctx); p == nil || !p.MayRetry() {
+	p := PermissionFrom(ctx)
+	if p == nil || !p.MayRetry() {
 		return false, nil
 	}
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
+	}
+	p.Failed(status, err)
 	return true, checkErr
 }
 

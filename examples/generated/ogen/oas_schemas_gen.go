@@ -609,8 +609,7 @@ func (s *User) SetIdempotencyKey(val OptString) {
 	s.IdempotencyKey = val
 }
 
-func (*User) createUserRes() {}
-func (*User) getUserRes()    {}
+func (*User) getUserRes() {}
 
 // UserHeaders wraps User with response headers.
 type UserHeaders struct {

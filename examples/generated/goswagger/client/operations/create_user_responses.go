@@ -21,12 +21,6 @@ type CreateUserReader struct {
 // ReadResponse reads a server response into the received o.
 func (o *CreateUserReader) ReadResponse(response runtime.ClientResponse, consumer runtime.Consumer) (any, error) {
 	switch response.Code() {
-	case 200:
-		result := NewCreateUserOK()
-		if err := result.readResponse(response, consumer, o.formats); err != nil {
-			return nil, err
-		}
-		return result, nil
 	case 201:
 		result := NewCreateUserCreated()
 		if err := result.readResponse(response, consumer, o.formats); err != nil {
@@ -48,77 +42,6 @@ func (o *CreateUserReader) ReadResponse(response runtime.ClientResponse, consume
 	default:
 		return nil, runtime.NewAPIError("[POST /users] createUser", response, response.Code())
 	}
-}
-
-// NewCreateUserOK creates a CreateUserOK with default headers values
-func NewCreateUserOK() *CreateUserOK {
-	return &CreateUserOK{}
-}
-
-// CreateUserOK describes a response with status code 200, with default header values.
-//
-// The user already existed and is the one this request meant to
-// create. This API answers creates with 201 only; a 200 comes from
-// a conflict.Client that adopted the existing user after a 409
-// duplicate (it returns the GET of the existing user).
-type CreateUserOK struct {
-	Payload *models.User
-}
-
-// IsSuccess returns true when this create user o k response has a 2xx status code
-func (o *CreateUserOK) IsSuccess() bool {
-	return true
-}
-
-// IsRedirect returns true when this create user o k response has a 3xx status code
-func (o *CreateUserOK) IsRedirect() bool {
-	return false
-}
-
-// IsClientError returns true when this create user o k response has a 4xx status code
-func (o *CreateUserOK) IsClientError() bool {
-	return false
-}
-
-// IsServerError returns true when this create user o k response has a 5xx status code
-func (o *CreateUserOK) IsServerError() bool {
-	return false
-}
-
-// IsCode returns true when this create user o k response a status code equal to that given
-func (o *CreateUserOK) IsCode(code int) bool {
-	return code == 200
-}
-
-// Code gets the status code for the create user o k response
-func (o *CreateUserOK) Code() int {
-	return 200
-}
-
-func (o *CreateUserOK) Error() string {
-	payload, _ := json.Marshal(o.Payload)
-	return fmt.Sprintf("[POST /users][%d] createUserOK %s", 200, payload)
-}
-
-func (o *CreateUserOK) String() string {
-	payload, _ := json.Marshal(o.Payload)
-	return fmt.Sprintf("[POST /users][%d] createUserOK %s", 200, payload)
-}
-
-func (o *CreateUserOK) GetPayload() *models.User {
-	return o.Payload
-}
-
-func (o *CreateUserOK) readResponse(response runtime.ClientResponse, consumer runtime.Consumer, formats strfmt.Registry) error {
-
-	o.Payload = new(models.User)
-
-	// response payload
-	if err := consumer.Consume(response.Body(), o.Payload); err != nil && !stderrors.Is(err, io.EOF) {
-		return err
-	}
-
-	return nil
 }
 
 // NewCreateUserCreated creates a CreateUserCreated with default headers values

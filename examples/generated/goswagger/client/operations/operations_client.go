@@ -93,10 +93,10 @@ type ClientService interface {
 	CreateOrderContext(ctx context.Context, params *CreateOrderParams, opts ...ClientOption) (*CreateOrderCreated, error)
 
 	// CreateUser create a user the email is unique.
-	CreateUser(params *CreateUserParams, opts ...ClientOption) (*CreateUserOK, *CreateUserCreated, error)
+	CreateUser(params *CreateUserParams, opts ...ClientOption) (*CreateUserCreated, error)
 
 	// CreateUserContext create a user the email is unique.
-	CreateUserContext(ctx context.Context, params *CreateUserParams, opts ...ClientOption) (*CreateUserOK, *CreateUserCreated, error)
+	CreateUserContext(ctx context.Context, params *CreateUserParams, opts ...ClientOption) (*CreateUserCreated, error)
 
 	// GetDocument read a document.
 	GetDocument(params *GetDocumentParams, opts ...ClientOption) (*GetDocumentOK, error)
@@ -267,7 +267,7 @@ func (a *Client) CreateOrderContext(ctx context.Context, params *CreateOrderPara
 // However, timeout and opentracing contexts are honored whenever enabled.
 //
 // If you need to pass a specific context, use [Client.CreateUserContext] instead.
-func (a *Client) CreateUser(params *CreateUserParams, opts ...ClientOption) (*CreateUserOK, *CreateUserCreated, error) {
+func (a *Client) CreateUser(params *CreateUserParams, opts ...ClientOption) (*CreateUserCreated, error) {
 	var ctx context.Context
 	if params != nil && params.inner.ctx != nil {
 		ctx = params.inner.ctx
@@ -281,7 +281,7 @@ func (a *Client) CreateUser(params *CreateUserParams, opts ...ClientOption) (*Cr
 // CreateUserContext creates a user the email is unique.
 //
 // Do not use the deprecated [CreateUserParams.Context] with this method: it would be ignored.
-func (a *Client) CreateUserContext(ctx context.Context, params *CreateUserParams, opts ...ClientOption) (*CreateUserOK, *CreateUserCreated, error) {
+func (a *Client) CreateUserContext(ctx context.Context, params *CreateUserParams, opts ...ClientOption) (*CreateUserCreated, error) {
 	// NOTE: parameters are not validated before sending
 	if params == nil {
 		params = NewCreateUserParams()
@@ -305,21 +305,21 @@ func (a *Client) CreateUserContext(ctx context.Context, params *CreateUserParams
 
 	result, err := a.transport.SubmitContext(ctx, op)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 
-	// several success responses have to be checked
-	switch value := result.(type) {
-	case *CreateUserOK:
-		return value, nil, nil
-	case *CreateUserCreated:
-		return nil, value, nil
+	// only one success response has to be checked
+	success, ok := result.(*CreateUserCreated)
+	if ok {
+		return success, nil
 	}
+
+	// unexpected success response.
 
 	// no default response is defined.
 	//
 	// safeguard: normally, in the absence of a default response, unknown success responses return an error above: so this is a codegen issue
-	msg := fmt.Sprintf("unexpected success response for operations: API contract not enforced by server. Client expected to get an error, but got: %T", result)
+	msg := fmt.Sprintf("unexpected success response for createUser: API contract not enforced by server. Client expected to get an error, but got: %T", result)
 	panic(msg)
 }
 
