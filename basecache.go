@@ -1,7 +1,11 @@
 package conflict
 
 import (
+	"bytes"
 	"container/list"
+	"io"
+	"net/http"
+	"strings"
 	"sync"
 )
 
@@ -57,3 +61,61 @@ func (c *baseCache) get(url, version string) ([]byte, bool) {
 	c.lru.MoveToFront(e)
 	return e.Value.(*baseEntry).data, true
 }
+
+// remember keeps the representation in a successful response to a rule's
+// URL as a possible merge base, as the caller reads it.
+func (st *call) remember(resp *http.Response) {
+	if st.c.rules.n == 0 || resp.StatusCode/100 != 2 || resp.Body == nil || resp.Body == http.NoBody {
+		return
+	}
+	r := st.c.rules.matchPath(st.orig)
+	if r == nil {
+		return
+	}
+	field := r.VersionField
+	etag := resp.Header.Get("ETag")
+	if field == "" && (etag == "" || strings.HasPrefix(etag, "W/")) {
+		return
+	}
+	bases, key := st.c.bases, cacheURL(st.orig.URL)
+	resp.Body = &teeBody{rc: resp.Body, limit: st.cfg.maxBodyBuffer, done: func(data []byte) {
+		version := etag
+		if field != "" {
+			v, ok := getPointer(data, field)
+			if !ok {
+				return
+			}
+			version = string(v)
+		}
+		bases.put(key, versionKey(field, version), bytes.Clone(data))
+	}}
+}
+
+// teeBody hands the whole body to done once the reader reaches its end,
+// unless it was longer than limit.
+type teeBody struct {
+	rc    io.ReadCloser
+	buf   bytes.Buffer
+	limit int64
+	over  bool
+	done  func([]byte)
+}
+
+func (t *teeBody) Read(p []byte) (int, error) {
+	n, err := t.rc.Read(p)
+	if !t.over {
+		if int64(t.buf.Len()+n) > t.limit {
+			t.over = true
+			t.buf = bytes.Buffer{}
+		} else {
+			t.buf.Write(p[:n])
+		}
+	}
+	if err == io.EOF && !t.over && t.done != nil {
+		t.done(t.buf.Bytes())
+		t.done = nil
+	}
+	return n, err
+}
+
+func (t *teeBody) Close() error { return t.rc.Close() }
