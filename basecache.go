@@ -87,7 +87,7 @@ func (st *call) remember(resp *http.Response) {
 			}
 			version = string(v)
 		}
-		bases.put(key, versionKey(field, version), bytes.Clone(data))
+		bases.put(key, versionKey(field, version), data)
 	}}
 }
 
@@ -112,8 +112,8 @@ func (t *teeBody) Read(p []byte) (int, error) {
 		}
 	}
 	if err == io.EOF && !t.over && t.done != nil {
-		t.done(t.buf.Bytes())
-		t.done = nil
+		t.done(t.buf.Bytes()) // handed over: nothing is written to buf again
+		t.done, t.over = nil, true
 	}
 	return n, err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -27,6 +26,7 @@ type call struct {
 	deadline  time.Time
 	waits     int
 	merges    int
+	stales    int // stale-version conflicts met
 	base      []byte // the base of the next merge, once one merge was sent
 	res       Result
 	// The last failed try the transport may retry, for events.
@@ -77,6 +77,9 @@ func (c *Client) do(req *http.Request, passthrough bool) (*http.Response, error)
 	}
 	st.body = b
 	st.tmpl = req.WithContext(st.ctx)
+	if b.bytes != nil {
+		st.tmpl.ContentLength = int64(len(b.bytes)) // buffered: the length is known
+	}
 	if err := st.attachKey(); err != nil {
 		if b.once != nil {
 			b.once.Close()
@@ -185,20 +188,23 @@ func (st *call) send(tmpl *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	st.res.Attempts++
-	out := new(http.Request)
-	*out = *tmpl
-	var getBody func() (io.ReadCloser, error)
+	// tmpl itself is sent: nothing else uses it until the response is
+	// drained, and each send sets its body afresh.
+	out := tmpl
 	switch {
 	case st.body.once != nil:
 		out.Body, out.GetBody = st.body.once, nil
 	case st.body.get != nil:
-		out.Body, out.GetBody = nil, st.body.get
-		getBody = st.body.get
+		b, err := st.body.get()
+		if err != nil {
+			return nil, fmt.Errorf("conflict: %s %s: GetBody: %w", out.Method, redact(out.URL), err)
+		}
+		out.Body, out.GetBody = b, st.body.get
 	default:
 		out.Body, out.GetBody, out.ContentLength = nil, nil, 0
 	}
 	st.mayRetry = st.body.once == nil && (isIdempotent(out.Method) || hasKeyHeader(out.Header, st.keyHeader))
-	return st.c.sender.Send(out, getBody)
+	return st.c.sender.Send(out)
 }
 
 // isIdempotent reports whether RFC 9110 makes method idempotent.
@@ -297,15 +303,23 @@ func (st *call) wait(cf *Conflict) *stop {
 	if d <= 0 {
 		d = retry.Backoff(st.cfg.backoffMin, st.cfg.backoffMax, st.waits)
 	}
+	if why := st.pause(cf, d); why != nil {
+		return why
+	}
+	st.emit(Event{Step: StepResend, Kind: cf.Kind, Strategy: Wait})
+	return nil
+}
+
+// pause waits for d, within the call's time limit and context.
+func (st *call) pause(cf *Conflict, d time.Duration) *stop {
 	if time.Now().Add(d).After(st.deadline) {
 		return &stop{reason: ErrAttemptsExhausted, err: errNoLimit}
 	}
 	st.waits++
-	st.emit(Event{Step: StepWait, Kind: cf.Kind, Strategy: Wait, Wait: d})
+	st.emit(Event{Step: StepWait, Kind: cf.Kind, Strategy: strategyFor(cf.Kind), Wait: d})
 	if err := st.cfg.wait(st.ctx, d); err != nil {
 		return &stop{reason: err}
 	}
-	st.emit(Event{Step: StepResend, Kind: cf.Kind, Strategy: Wait})
 	return nil
 }
 

@@ -480,9 +480,13 @@ func TestConflictForeverEndsAtBound(t *testing.T) {
 	t.Parallel()
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("ETag", `"9"`)
+		if r.Method == http.MethodGet {
+			io.WriteString(w, `{"title":"theirs","n":1}`)
+			return
+		}
+		hits.Add(1)
 		w.WriteHeader(409)
 		io.WriteString(w, `{"error":"version_conflict","current":{"title":"theirs","n":1}}`)
 	}))

@@ -9,7 +9,15 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
+
+	"github.com/go-conflict/conflict/internal/retry"
 )
+
+// staleBackoff is the base of the jittered wait before the second and later
+// refreshes of one call: the n-th waits up to staleBackoff*2^(n-2), at most
+// the client's backoff maximum.
+const staleBackoff = 10 * time.Millisecond
 
 // refreshMerge takes the current state, resolves the stale write against
 // it, and rebuilds the request on it.
@@ -42,6 +50,17 @@ func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response,
 		if base, ok = st.baseFor(ours); !ok && res == ResolveMerge {
 			return nil, &stop{reason: ErrUnrecoverable, err: ErrNoBase, ours: ours}
 		}
+	}
+	st.stales++
+	if st.stales > 1 {
+		// Stale again: other writers are contending for the resource.
+		// Full jitter spreads the writers out; the state read after the
+		// wait is fresher than the one in this conflict.
+		if why := st.pause(cf, retry.FullJitter(staleBackoff, st.cfg.backoffMax, st.stales-2)); why != nil {
+			why.base, why.ours = base, ours
+			return nil, why
+		}
+		cf = &Conflict{Kind: cf.Kind, Status: cf.Status, Reason: cf.Reason} // read anew
 	}
 	cur, why := st.refresh(resp, cf)
 	if why != nil {
@@ -268,7 +287,7 @@ func (st *call) read(u *url.URL) (*http.Response, []byte, *stop) {
 	}
 	req.Host = st.orig.Host
 	st.mayRetry = true
-	resp, err := st.c.sender.Send(req, nil)
+	resp, err := st.c.sender.Send(req)
 	if err != nil {
 		if ctxErr := st.ctx.Err(); ctxErr != nil {
 			return nil, nil, &stop{reason: ctxErr}

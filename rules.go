@@ -18,6 +18,10 @@ type ruleSet struct {
 	paths *http.ServeMux // patterns without their method: which URLs to remember reads of
 	n     int
 	host  bool // some pattern names a host
+	// methods holds the methods the patterns name; any is set when a
+	// pattern names none. A request of another method matches no rule.
+	methods map[string]bool
+	any     bool
 }
 
 type ruleHandler struct{ r *rule }
@@ -30,6 +34,7 @@ func newRuleSet(rules []rule) *ruleSet {
 		return s
 	}
 	s.mux, s.paths = http.NewServeMux(), http.NewServeMux()
+	s.methods = map[string]bool{}
 	seen := map[string]bool{}
 	for i := range rules {
 		r := &rules[i]
@@ -38,6 +43,13 @@ func newRuleSet(rules []rule) *ruleSet {
 		path := r.pattern
 		if i := strings.IndexAny(path, " \t"); i >= 0 {
 			path = strings.TrimSpace(path[i:])
+			m := r.pattern[:i]
+			s.methods[m] = true
+			if m == http.MethodGet {
+				s.methods[http.MethodHead] = true // as ServeMux matches them
+			}
+		} else {
+			s.any = true
 		}
 		s.host = s.host || !strings.HasPrefix(path, "/")
 		if !seen[path] {
@@ -50,6 +62,9 @@ func newRuleSet(rules []rule) *ruleSet {
 
 // match returns the rule for req, or nil.
 func (s *ruleSet) match(req *http.Request) *rule {
+	if !s.any && !s.methods[req.Method] {
+		return nil
+	}
 	return lookup(s.mux, s.withHost(req))
 }
 

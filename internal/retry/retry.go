@@ -5,7 +5,6 @@ package retry
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -74,6 +73,19 @@ func New(cfg Config) *Sender {
 	c.RetryWaitMax = cfg.WaitMax
 	c.ErrorHandler = retryablehttp.PassthroughErrorHandler // keep the last response
 	c.CheckRetry = checkRetry
+	// Bodies are rewound here, from the request's own GetBody, rather than
+	// through SetBody, which calls the body function once more up front.
+	c.PrepareRetry = func(req *http.Request) error {
+		if req.GetBody == nil {
+			return nil
+		}
+		body, err := req.GetBody()
+		if err != nil {
+			return err
+		}
+		req.Body = body
+		return nil
+	}
 	c.RequestLogHook = func(_ retryablehttp.Logger, req *http.Request, attempt int) {
 		if p := PermissionFrom(req.Context()); p != nil && attempt > 0 {
 			p.Retrying(attempt)
@@ -92,7 +104,23 @@ func New(cfg Config) *Sender {
 	return &Sender{c: c}
 }
 
-// Backoff is full-jitter exponential backoff: a random duration in
+// FullJitter returns a random duration in [0, min(hi, base*2^n)], the
+// "full jitter" backoff that best spreads writers contending for one
+// resource.
+func FullJitter(base, hi time.Duration, n int) time.Duration {
+	ceil := hi
+	if n < 30 {
+		if c := base << n; c > 0 && c < hi {
+			ceil = c
+		}
+	}
+	if ceil <= 0 {
+		return 0
+	}
+	return rand.N(ceil + 1)
+}
+
+// Backoff is jittered exponential backoff: a random duration in
 // [lo, lo*2^attempt], capped at hi. It is a pure function of its
 // arguments and the random source, so concurrent callers never share state.
 func Backoff(lo, hi time.Duration, attempt int) time.Duration {
@@ -155,21 +183,13 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	return true, checkErr
 }
 
-// Send sends req, whose body (if any) is produced by getBody for each try;
-// with a nil getBody, req.Body is sent as it is, once. Transport retries
-// happen only when the Permission in req's context allows them. req must not
-// be used by the caller afterwards. The final response, if any, is returned
-// even when the retries ran out; err is then nil.
-func (s *Sender) Send(req *http.Request, getBody func() (io.ReadCloser, error)) (*http.Response, error) {
-	rr := &retryablehttp.Request{Request: req}
-	if getBody != nil {
-		length := req.ContentLength
-		if err := rr.SetBody(retryablehttp.ReaderFunc(func() (io.Reader, error) { return getBody() })); err != nil {
-			return nil, err
-		}
-		rr.ContentLength = length // SetBody only knows the length of a Len()-er
-	}
-	resp, err := s.c.Do(rr)
+// Send sends req. Each retry sends a body from req.GetBody; a request
+// without GetBody must not be allowed retries. Transport retries happen only
+// when the Permission in req's context allows them. req must not be used by
+// the caller until the response body is closed. The final response, if any,
+// is returned even when the retries ran out; err is then nil.
+func (s *Sender) Send(req *http.Request) (*http.Response, error) {
+	resp, err := s.c.Do(&retryablehttp.Request{Request: req})
 	if resp != nil {
 		// PassthroughErrorHandler hands back the final response together
 		// with the reason retries stopped; the response says it all.
