@@ -26,7 +26,7 @@ type call struct {
 	deadline  time.Time
 	waits     int
 	merges    int
-	stales    int // stale-version conflicts met
+	stales    int    // stale-version conflicts met
 	base      []byte // the base of the next merge, once one merge was sent
 	res       Result
 	// The last failed try the transport may retry, for events.
