@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-conflict/conflict/internal/retry"
 )
 
 // A Kind names what a conflict means for the client, and so which recovery
@@ -460,36 +462,13 @@ func isConflict(status int, cf *Conflict, mapped bool) bool {
 // measured from the response's Date header when it has one. A missing,
 // malformed or past value gives zero.
 func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		if secs > int64(maxRetryAfter/time.Second) {
-			return maxRetryAfter
-		}
-		return time.Duration(secs) * time.Second
-	}
-	at, err := http.ParseTime(v)
-	if err != nil {
-		return 0
-	}
-	if date, err := http.ParseTime(h.Get("Date")); err == nil {
-		now = date
-	}
-	d := at.Sub(now)
-	if d <= 0 {
-		return 0
-	}
-	return min(d, maxRetryAfter)
+	d, _ := retry.ParseRetryAfter(h.Get("Retry-After"), h.Get("Date"), now)
+	return d
 }
 
-// maxRetryAfter bounds a parsed Retry-After so arithmetic cannot overflow;
-// the client applies its own, much lower, cap.
-const maxRetryAfter = 24 * time.Hour
+// maxRetryAfter bounds a parsed Retry-After; the client applies its own,
+// much lower, cap.
+const maxRetryAfter = retry.MaxRetryAfter
 
 var requestIDHeaders = []string{"X-Request-Id", "Request-Id", "X-Ms-Request-Id", "X-Amzn-Requestid", "X-Amz-Request-Id", "X-Github-Request-Id", "X-Correlation-Id", "X-Trace-Id"}
 

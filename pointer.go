@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/go-conflict/conflict/internal/jsonv"
 )
 
 // getPointer returns the value at an RFC 6901 JSON Pointer in doc.
@@ -84,49 +86,19 @@ func splitPointer(ptr string) ([]string, error) {
 	return segs, nil
 }
 
-// jsonEqual reports whether two JSON values are equal: objects regardless
-// of key order, numbers by their exact text.
+// jsonEqual reports whether two JSON values are equal, as the merge
+// compares them: objects regardless of member order, numbers by value.
 func jsonEqual(a, b json.RawMessage) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil
 	}
-	var va, vb any
-	da := json.NewDecoder(bytes.NewReader(a))
-	da.UseNumber()
-	db := json.NewDecoder(bytes.NewReader(b))
-	db.UseNumber()
-	if da.Decode(&va) != nil || db.Decode(&vb) != nil {
+	va, err := jsonv.Parse(a)
+	if err != nil {
 		return false
 	}
-	return equalValues(va, vb)
-}
-
-func equalValues(a, b any) bool {
-	switch x := a.(type) {
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k, v := range x {
-			w, ok := y[k]
-			if !ok || !equalValues(v, w) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !equalValues(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	default:
-		return a == b
+	vb, err := jsonv.Parse(b)
+	if err != nil {
+		return false
 	}
+	return jsonv.Equal(&va, &vb, false)
 }

@@ -95,7 +95,7 @@ func New(cfg Config) *Sender {
 	c.Backoff = func(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
 		wait := Backoff(lo, hi, attempt)
 		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-			if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After")); ok {
+			if ra, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), resp.Header.Get("Date"), time.Now()); ok {
 				wait = ra
 			}
 		}
@@ -139,26 +139,36 @@ func Backoff(lo, hi time.Duration, attempt int) time.Duration {
 	return lo + rand.N(ceil-lo+1)
 }
 
-// parseRetryAfter reads delay-seconds or an HTTP-date.
-func parseRetryAfter(v string) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
+// MaxRetryAfter bounds a parsed Retry-After, so arithmetic on it cannot
+// overflow; callers apply their own, lower, caps.
+const MaxRetryAfter = 24 * time.Hour
+
+// ParseRetryAfter reads a Retry-After header value: delay-seconds or an
+// HTTP-date, measured from date (the response's Date header) when that
+// parses, else from now. It reports false for a missing or malformed value;
+// a date in the past gives zero.
+func ParseRetryAfter(value, date string, now time.Time) (time.Duration, bool) {
+	v := strings.TrimSpace(value)
 	if v == "" {
 		return 0, false
 	}
 	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
+		switch {
+		case secs < 0:
 			return 0, false
-		}
-		if secs > int64(24*time.Hour/time.Second) {
-			return 24 * time.Hour, true
+		case secs > int64(MaxRetryAfter/time.Second):
+			return MaxRetryAfter, true
 		}
 		return time.Duration(secs) * time.Second, true
 	}
-	t, err := http.ParseTime(v)
+	at, err := http.ParseTime(v)
 	if err != nil {
 		return 0, false
 	}
-	return max(time.Until(t), 0), true
+	if d, err := http.ParseTime(date); err == nil {
+		now = d
+	}
+	return min(max(at.Sub(now), 0), MaxRetryAfter), true
 }
 
 // checkRetry retries what go-retryablehttp's default policy retries, but
