@@ -905,3 +905,50 @@ func TestTransportRetryEvents(t *testing.T) {
 		t.Errorf("last event %+v, want done/updated", e)
 	}
 }
+
+// TestWeakETagAborts: If-Match compares strongly, so a refresh that yields
+// a weak ETag aborts instead of re-sending a write that can never match.
+func TestWeakETagAborts(t *testing.T) {
+	t.Parallel()
+	var puts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `W/"2"`)
+		if r.Method == http.MethodGet {
+			io.WriteString(w, `{"title":"theirs"}`)
+			return
+		}
+		puts.Add(1)
+		w.WriteHeader(http.StatusPreconditionFailed)
+	}))
+	t.Cleanup(srv.Close)
+	c := New(WithRule("PUT /doc", Rule{Resolve: ClientWins}))
+	req := newRequest(t, "PUT", srv.URL+"/doc", `{"title":"ours"}`)
+	req.Header.Set("If-Match", `"1"`)
+	_, err := c.Do(req)
+	if !errors.Is(err, errWeakETag) || puts.Load() != 1 {
+		t.Fatalf("err = %v after %d PUTs, want the weak-ETag abort after 1", err, puts.Load())
+	}
+}
+
+// TestRuleLimitsOverrideClient: a rule's MaxAttempts bounds its endpoint.
+func TestRuleLimitsOverrideClient(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusLocked)
+		io.WriteString(w, `{"error":"locked"}`)
+	}))
+	t.Cleanup(srv.Close)
+	var w waits
+	c := New(w.option(), WithMaxAttempts(10), WithRule("PUT /slow/{id}", Rule{MaxAttempts: 2}))
+	_, err := c.Do(newRequest(t, "PUT", srv.URL+"/slow/1", `{}`))
+	if !errors.Is(err, ErrAttemptsExhausted) || hits.Load() != 2 {
+		t.Fatalf("err = %v after %d sends, want attempts exhausted after 2", err, hits.Load())
+	}
+	hits.Store(0)
+	if _, err := c.Do(newRequest(t, "PUT", srv.URL+"/other", `{}`)); !errors.Is(err, ErrAttemptsExhausted) || hits.Load() != 10 {
+		t.Fatalf("err = %v after %d sends, want the client's 10", err, hits.Load())
+	}
+}
