@@ -170,9 +170,21 @@ func sleep(ctx context.Context, d time.Duration) error {
 type body struct {
 	get   func() (io.ReadCloser, error) // nil: no body
 	bytes []byte                        // the buffered body, when Do buffered it
+	// first is the caller's own body, sent by the first send when GetBody
+	// can produce it again; later sends use get.
+	first io.ReadCloser
 	// once is the body of a request that cannot be replayed: it is sent
 	// once, by the first send.
 	once io.ReadCloser
+}
+
+// close closes a body the call was handed and did not send.
+func (b *body) close() {
+	for _, rc := range []io.ReadCloser{b.first, b.once} {
+		if rc != nil {
+			rc.Close()
+		}
+	}
 }
 
 // replayable reports whether the body can be sent again.
@@ -206,14 +218,13 @@ func bytesBody(data []byte) body {
 
 // replayBodyOf makes req's body replayable: through GetBody, or by buffering
 // up to limit bytes. A larger body is returned as a send-once body. It
-// closes req.Body when it does not hand it on.
+// closes req.Body when it does not hand it on (see body.close).
 func replayBodyOf(req *http.Request, limit int64) (body, error) {
 	if req.Body == nil || req.Body == http.NoBody {
 		return body{}, nil
 	}
 	if req.GetBody != nil {
-		req.Body.Close()
-		return body{get: req.GetBody}, nil
+		return body{get: req.GetBody, first: req.Body}, nil
 	}
 	data, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
 	if err != nil {

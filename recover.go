@@ -13,6 +13,10 @@ import (
 // call is the state of one call of Do or RoundTrip. It lives on the calling
 // goroutine only.
 type call struct {
+	// The caller's context, with the call itself as the value the
+	// transport asks for its Permission (see Value): the call is the
+	// context of every request it sends, at no extra allocation.
+	context.Context
 	id        uint64
 	c         *Client
 	cfg       *config
@@ -34,6 +38,15 @@ type call struct {
 	failErr    error
 	failAt     time.Time
 	retried    bool
+}
+
+// Value returns the call for the transport's Permission key, and otherwise
+// what the caller's context holds.
+func (st *call) Value(key any) any {
+	if retry.IsPermissionKey(key) {
+		return st
+	}
+	return st.Context.Value(key)
 }
 
 // MayRetry tells the transport whether the request in flight may be sent
@@ -70,7 +83,8 @@ func (c *Client) do(req *http.Request, passthrough bool) (*http.Response, error)
 	if c.rules.n > 0 {
 		st.rule = c.rules.match(req)
 	}
-	st.ctx = retry.WithPermission(req.Context(), st)
+	st.Context = req.Context()
+	st.ctx = st
 	b, err := replayBodyOf(req, c.cfg.maxBodyBuffer)
 	if err != nil {
 		return nil, fmt.Errorf("conflict: %s %s: reading the request body: %w", req.Method, redact(req.URL), err)
@@ -81,9 +95,7 @@ func (c *Client) do(req *http.Request, passthrough bool) (*http.Response, error)
 		st.tmpl.ContentLength = int64(len(b.bytes)) // buffered: the length is known
 	}
 	if err := st.attachKey(); err != nil {
-		if b.once != nil {
-			b.once.Close()
-		}
+		b.close()
 		return nil, err
 	}
 	st.deadline = time.Now().Add(st.maxElapsed())
@@ -185,6 +197,7 @@ func (st *call) run(passthrough bool) (*http.Response, error) {
 // send sends one attempt built from tmpl.
 func (st *call) send(tmpl *http.Request) (*http.Response, error) {
 	if err := st.ctx.Err(); err != nil {
+		st.body.close()
 		return nil, err
 	}
 	st.res.Attempts++
@@ -194,6 +207,9 @@ func (st *call) send(tmpl *http.Request) (*http.Response, error) {
 	switch {
 	case st.body.once != nil:
 		out.Body, out.GetBody = st.body.once, nil
+	case st.body.first != nil:
+		out.Body, out.GetBody = st.body.first, st.body.get
+		st.body.first = nil
 	case st.body.get != nil:
 		b, err := st.body.get()
 		if err != nil {

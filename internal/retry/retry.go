@@ -54,6 +54,13 @@ func WithPermission(ctx context.Context, p Permission) context.Context {
 	return context.WithValue(ctx, ctxKey{}, p)
 }
 
+// IsPermissionKey reports whether key is the context key of a Permission,
+// for a context type that carries one itself.
+func IsPermissionKey(key any) bool {
+	_, ok := key.(ctxKey)
+	return ok
+}
+
 // PermissionFrom returns the Permission in ctx, or nil.
 func PermissionFrom(ctx context.Context) Permission {
 	p, _ := ctx.Value(ctxKey{}).(Permission)
