@@ -81,8 +81,13 @@ func ExampleClient_Do_adopt() {
 	// users created: 1
 }
 
-// Rules say, per endpoint, how conflicts are resolved.
+// Rules say, per endpoint, how conflicts are resolved. Here the server's
+// updated_at always wins a merge, where both sides set it.
 func ExampleNew_rules() {
+	srv := conflicttest.NewServer()
+	defer srv.Close()
+	srv.PutDocument("7", `{"title":"Draft","body":"...","updated_at":"09:00"}`)
+
 	c := conflict.New(
 		// Documents: merge JSON; the server's updated_at always wins.
 		conflict.WithRule("PUT /documents/{id}", conflict.Rule{
@@ -95,8 +100,28 @@ func ExampleNew_rules() {
 		// This API reports its own reason codes.
 		conflict.WithReasons(map[string]conflict.Kind{"doc_locked_for_review": conflict.Locked}),
 	)
-	fmt.Printf("%T\n", c)
-	// Output: *conflict.Client
+
+	resp, err := c.Do(mustRequest("GET", srv.URL+"/documents/7", ""))
+	if err != nil {
+		log.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body) // read to the end: now remembered as a base
+	resp.Body.Close()
+	srv.PutDocument("7", `{"title":"Draft","body":"Edited","updated_at":"09:05"}`)
+
+	req := mustRequest("PUT", srv.URL+"/documents/7", `{"title":"Final","body":"...","updated_at":"09:06","version":1}`)
+	req.Header.Set("If-Match", resp.Header.Get("ETag"))
+	resp, err = c.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	doc, _, _ := srv.Document("7")
+	fmt.Println(conflict.ResultOf(resp).Outcome)
+	fmt.Printf("%s\n", doc)
+	// Output:
+	// merged
+	// {"body":"Edited","title":"Final","updated_at":"09:05","version":3}
 }
 
 // What the server said and why recovery stopped are in the *conflict.Error.
