@@ -169,7 +169,13 @@ type Rule struct {
 	// Merge merges a stale write: base is the representation the write was
 	// based on, ours the request body, theirs the current representation.
 	// [MergeJSON] suits JSON documents written with PUT; [RebaseMergePatch]
-	// suits JSON merge patches sent with PATCH.
+	// suits JSON merge patches sent with PATCH. A field the server owns
+	// (an updated_at, a version in the body of an ETag endpoint) that the
+	// write leaves out or leaves at its old value makes MergeJSON report a
+	// conflict there; [NewJSONMerge] with [PathPolicy](ptr, [TakeTheirs])
+	// resolves it. The base is the representation this client read at the
+	// write's URL and version (read to the end of its body), or the one given
+	// with [WithBase].
 	Merge MergeFunc
 
 	// Resolve chooses how a stale version is resolved. The zero value,

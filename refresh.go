@@ -151,7 +151,9 @@ type baseCtx struct{}
 
 // WithBase returns a context that gives a write's merge base: the
 // representation the write was built on. Without it, the client uses the
-// representation it last saw at the write's URL and version, if it read one.
+// representation it saw at the write's URL and version (the If-Match ETag, or
+// the rule's version field), if it read one through the client: a 2xx whose
+// body was read to the end, at a URL some rule's pattern matches.
 func WithBase(ctx context.Context, base []byte) context.Context {
 	return context.WithValue(ctx, baseCtx{}, base)
 }
