@@ -35,8 +35,7 @@ func (st *call) adopt(resp *http.Response, cf *Conflict) (*http.Response, *stop)
 	if st.body.replayable() {
 		ours, _ = st.body.read(st.cfg.maxBodyBuffer)
 	}
-	same := st.sameFunc()
-	if !same(st, ours, existing) {
+	if !st.same(ours, existing) {
 		return nil, &stop{reason: ErrUnrecoverable, err: errForeign, ours: ours, theirs: existing}
 	}
 	st.res.Outcome = Adopted
@@ -51,12 +50,13 @@ func (st *call) adopt(resp *http.Response, cf *Conflict) (*http.Response, *stop)
 	return r, nil
 }
 
-func (st *call) sameFunc() func(st *call, ours, existing []byte) bool {
+// same reports whether existing is what this call meant to create: the
+// rule's Same, or defaultSame.
+func (st *call) same(ours, existing []byte) bool {
 	if st.rule != nil && st.rule.Same != nil {
-		f := st.rule.Same
-		return func(_ *call, ours, existing []byte) bool { return f(ours, existing) }
+		return st.rule.Same(ours, existing)
 	}
-	return defaultSame
+	return defaultSame(st, ours, existing)
 }
 
 // defaultSame: the existing resource records this call's key, or has every
@@ -93,7 +93,7 @@ func defaultSame(st *call, ours, existing []byte) bool {
 // locate finds the URL of the resource a duplicate collided with.
 func (st *call) locate(resp *http.Response, cf *Conflict) (string, error) {
 	if st.rule != nil && st.rule.Lookup != nil {
-		return st.rule.Lookup(st.ctx, cf, st.orig)
+		return st.rule.Lookup(st, cf, st.orig)
 	}
 	if cf.ExistingLocation != "" {
 		return cf.ExistingLocation, nil

@@ -20,7 +20,6 @@ type call struct {
 	id        uint64
 	c         *Client
 	cfg       *config
-	ctx       context.Context
 	orig      *http.Request // the caller's, never modified
 	tmpl      *http.Request // what the next send is built from
 	rule      *rule
@@ -84,13 +83,12 @@ func (c *Client) do(req *http.Request, passthrough bool) (*http.Response, error)
 		st.rule = c.rules.match(req)
 	}
 	st.Context = req.Context()
-	st.ctx = st
 	b, err := replayBodyOf(req, c.cfg.maxBodyBuffer)
 	if err != nil {
 		return nil, fmt.Errorf("conflict: %s %s: reading the request body: %w", req.Method, redact(req.URL), err)
 	}
 	st.body = b
-	st.tmpl = req.WithContext(st.ctx)
+	st.tmpl = req.WithContext(st)
 	if b.bytes != nil {
 		st.tmpl.ContentLength = int64(len(b.bytes)) // buffered: the length is known
 	}
@@ -134,7 +132,7 @@ func (st *call) attachKey() error {
 		st.useKey(key) // the caller's header goes out exactly as written
 		return nil
 	}
-	key, _ := st.ctx.Value(keyCtx{}).(string)
+	key, _ := st.Value(keyCtx{}).(string)
 	if key != "" {
 		if err := validateKey(key); err != nil {
 			return err
@@ -196,7 +194,7 @@ func (st *call) run(passthrough bool) (*http.Response, error) {
 
 // send sends one attempt built from tmpl.
 func (st *call) send(tmpl *http.Request) (*http.Response, error) {
-	if err := st.ctx.Err(); err != nil {
+	if err := st.Err(); err != nil {
 		st.body.close()
 		return nil, err
 	}
@@ -333,7 +331,7 @@ func (st *call) pause(cf *Conflict, d time.Duration) *stop {
 	}
 	st.waits++
 	st.emit(Event{Step: StepWait, Kind: cf.Kind, Strategy: strategyFor(cf.Kind), Wait: d})
-	if err := st.cfg.wait(st.ctx, d); err != nil {
+	if err := st.cfg.wait(st, d); err != nil {
 		return &stop{reason: err}
 	}
 	return nil
@@ -380,7 +378,7 @@ func (st *call) emit(ev Event) {
 	ev.URL = redact(st.orig.URL)
 	ev.Attempt = st.res.Attempts
 	ev.IdempotencyKey = st.res.IdempotencyKey
-	st.cfg.emit(st.ctx, ev)
+	st.cfg.emit(st, ev)
 }
 
 // Failed records a failed try that the transport may retry.

@@ -952,3 +952,43 @@ func TestRuleLimitsOverrideClient(t *testing.T) {
 		t.Fatalf("err = %v after %d sends, want the client's 10", err, hits.Load())
 	}
 }
+
+// TestRefreshOnOtherOriginNotFollowed: a rule's Refresh URL on another
+// origin is refused like a foreign Location.
+func TestRefreshOnOtherOriginNotFollowed(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(other.Close)
+	srv := serve(t, reply{status: 412})
+	c := New(WithRule("PUT /doc", Rule{Resolve: ClientWins, Refresh: func(*http.Request) string { return other.URL + "/doc" }}))
+	req := newRequest(t, "PUT", srv.URL+"/doc", `{"a":1}`)
+	req.Header.Set("If-Match", `"1"`)
+	if _, err := c.Do(req); !errors.Is(err, errCrossOrigin) {
+		t.Fatalf("err = %v, want the cross-origin refusal", err)
+	}
+	if hits.Load() != 0 {
+		t.Errorf("the other origin got %d requests", hits.Load())
+	}
+}
+
+func TestBaseCacheBounded(t *testing.T) {
+	t.Parallel()
+	bc := newBaseCache(2)
+	bc.put("u", "etag:1", []byte("one"))
+	bc.put("u", "etag:2", []byte("two"))
+	bc.get("u", "etag:1") // most recently used now
+	bc.put("u", "etag:3", []byte("three"))
+	if _, ok := bc.get("u", "etag:2"); ok {
+		t.Error("the least recently used entry was kept past the bound")
+	}
+	for _, v := range []string{"etag:1", "etag:3"} {
+		if _, ok := bc.get("u", v); !ok {
+			t.Errorf("%s evicted", v)
+		}
+	}
+	bc.put("u", "", []byte("no version"))
+	if bc.lru.Len() != 2 {
+		t.Errorf("%d entries, want 2", bc.lru.Len())
+	}
+}

@@ -25,7 +25,7 @@ func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response,
 	if st.orig.Method == http.MethodPost {
 		return nil, &stop{reason: ErrUnrecoverable, err: errStaleCreate}
 	}
-	if st.ctx.Value(updateCtx{}) != nil {
+	if st.Value(updateCtx{}) != nil {
 		return nil, &stop{reason: ErrUnrecoverable, err: errRederive}
 	}
 	res := ResolveMerge
@@ -162,7 +162,7 @@ func (st *call) baseFor(ours []byte) ([]byte, bool) {
 	if st.base != nil {
 		return st.base, true
 	}
-	if b, ok := st.ctx.Value(baseCtx{}).([]byte); ok && b != nil {
+	if b, ok := st.Value(baseCtx{}).([]byte); ok && b != nil {
 		return b, true
 	}
 	if pre := st.precondition(ours); pre != "" {
@@ -273,7 +273,7 @@ func (st *call) read(u *url.URL) (*http.Response, []byte, *stop) {
 	if !sameOrigin(u, st.orig.URL) {
 		return nil, nil, &stop{reason: ErrUnrecoverable, err: errCrossOrigin}
 	}
-	req, err := http.NewRequestWithContext(st.ctx, http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(st, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, nil, &stop{reason: ErrUnrecoverable, err: err}
 	}
@@ -291,7 +291,7 @@ func (st *call) read(u *url.URL) (*http.Response, []byte, *stop) {
 	st.mayRetry = true
 	resp, err := st.c.sender.Send(req)
 	if err != nil {
-		if ctxErr := st.ctx.Err(); ctxErr != nil {
+		if ctxErr := st.Err(); ctxErr != nil {
 			return nil, nil, &stop{reason: ctxErr}
 		}
 		return nil, nil, &stop{reason: ErrUnrecoverable, err: err}

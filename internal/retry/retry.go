@@ -36,8 +36,9 @@ type Sender struct {
 type ctxKey struct{}
 
 // A Permission says whether the request being sent may be sent again, and
-// hears about each retry. It travels in the request's context (see
-// WithPermission).
+// hears about each retry. It travels in the request's context: the
+// context's Value returns it for the key IsPermissionKey recognises. A
+// request whose context carries no Permission is never retried.
 type Permission interface {
 	// MayRetry is asked after every failed try.
 	MayRetry() bool
@@ -46,12 +47,6 @@ type Permission interface {
 	Failed(status int, err error)
 	// Retrying is told that retry n (1 for the first) is about to be sent.
 	Retrying(n int)
-}
-
-// WithPermission returns a context carrying p. A request whose context
-// carries no Permission is never retried.
-func WithPermission(ctx context.Context, p Permission) context.Context {
-	return context.WithValue(ctx, ctxKey{}, p)
 }
 
 // IsPermissionKey reports whether key is the context key of a Permission,

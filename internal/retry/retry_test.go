@@ -27,6 +27,11 @@ func TestBackoffBounds(t *testing.T) {
 	}
 }
 
+// withPermission returns a context carrying p, as call does for itself.
+func withPermission(ctx context.Context, p Permission) context.Context {
+	return context.WithValue(ctx, ctxKey{}, p)
+}
+
 type perm struct {
 	may    bool
 	failed int
@@ -47,12 +52,12 @@ func TestCheckRetry(t *testing.T) {
 		want bool
 	}{
 		{"no permission", context.Background, resp503, nil, false},
-		{"permission refused", func() context.Context { return WithPermission(context.Background(), &perm{may: false}) }, resp503, nil, false},
-		{"503 allowed", func() context.Context { return WithPermission(context.Background(), &perm{may: true}) }, resp503, nil, true},
-		{"connection error allowed", func() context.Context { return WithPermission(context.Background(), &perm{may: true}) }, nil, errors.New("reset"), true},
-		{"409 never", func() context.Context { return WithPermission(context.Background(), &perm{may: true}) }, &http.Response{StatusCode: 409}, nil, false},
+		{"permission refused", func() context.Context { return withPermission(context.Background(), &perm{may: false}) }, resp503, nil, false},
+		{"503 allowed", func() context.Context { return withPermission(context.Background(), &perm{may: true}) }, resp503, nil, true},
+		{"connection error allowed", func() context.Context { return withPermission(context.Background(), &perm{may: true}) }, nil, errors.New("reset"), true},
+		{"409 never", func() context.Context { return withPermission(context.Background(), &perm{may: true}) }, &http.Response{StatusCode: 409}, nil, false},
 		{"cancelled", func() context.Context {
-			ctx, cancel := context.WithCancel(WithPermission(context.Background(), &perm{may: true}))
+			ctx, cancel := context.WithCancel(withPermission(context.Background(), &perm{may: true}))
 			cancel()
 			return ctx
 		}, resp503, nil, false},
