@@ -2,30 +2,52 @@ package conflict
 
 import (
 	"bytes"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/go-conflict/conflict/internal/jsonv"
 )
 
+var (
+	errNotCreate    = errors.New("only a create can adopt an existing resource (a POST, a PUT with If-None-Match: *, or a rule with Creates)")
+	errNotFound     = errors.New("the existing resource cannot be located")
+	errForeign      = errors.New("the existing resource is not the one this request meant to create")
+	errNoEvidence   = errors.New("the create sent no non-empty field, so nothing shows the existing resource is this request's; set Rule.AdoptIf to decide")
+	errOutOfPlace   = errors.New("the existing resource is outside the collection the request addressed; it is not read")
+	errBadExisting  = errors.New("the existing resource's id or location is not usable")
+	idempotencyKeys = []string{"idempotency_key", "idempotencyKey"}
+)
+
+// isCreate reports whether the call creates a resource.
+func (st *call) isCreate() bool {
+	switch {
+	case st.rule != nil && st.rule.Creates:
+		return true
+	case st.orig.Method == http.MethodPost:
+		return true
+	case st.orig.Method == http.MethodPut:
+		return strings.TrimSpace(strings.Join(headerValues(st.orig.Header, "If-None-Match"), ",")) == "*"
+	}
+	return false
+}
+
 // adopt returns the existing resource a duplicate create collided with,
-// when it is the one this request meant to create.
-func (st *call) adopt(resp *http.Response, cf *Conflict) (*http.Response, *stop) {
-	if m := st.orig.Method; m != http.MethodPost && m != http.MethodPut {
-		return nil, &stop{reason: ErrUnrecoverable, err: errNotCreate}
+// when it is the one this request meant to create: the recovery for a
+// duplicate.
+func (st *call) adopt(resp *http.Response, cf *Conflict) (*http.Response, *halt) {
+	if !st.isCreate() {
+		return nil, &halt{reason: ErrUnrecoverable, err: errNotCreate}
 	}
-	loc, err := st.locate(resp, cf)
+	u, err := st.locate(cf)
 	if err != nil {
-		return nil, &stop{reason: ErrUnrecoverable, err: err}
+		return nil, &halt{reason: ErrUnrecoverable, err: err}
 	}
-	if loc == "" {
-		return nil, &stop{reason: ErrUnrecoverable, err: errNotFound}
-	}
-	u, err := st.orig.URL.Parse(loc)
-	if err != nil {
-		return nil, &stop{reason: ErrUnrecoverable, err: fmt.Errorf("existing resource location: %w", err)}
+	if u == nil {
+		return nil, &halt{reason: ErrUnrecoverable, err: errNotFound}
 	}
 	r, existing, why := st.read(u)
 	if why != nil {
@@ -33,13 +55,13 @@ func (st *call) adopt(resp *http.Response, cf *Conflict) (*http.Response, *stop)
 	}
 	var ours []byte
 	if st.body.replayable() {
-		ours, _ = st.body.read(st.cfg.maxBodyBuffer)
+		ours, _ = st.body.read(st.c.limits.MaxBodyBuffer)
 	}
-	if !st.same(ours, existing) {
-		return nil, &stop{reason: ErrUnrecoverable, err: errForeign, ours: ours, theirs: existing}
+	if err := st.adoptable(ours, existing); err != nil {
+		return nil, &halt{reason: ErrUnrecoverable, err: err, ours: ours, theirs: existing}
 	}
-	st.res.Outcome = Adopted
-	st.emit(Event{Step: StepAdopt, Kind: cf.Kind, Strategy: Adopt, Status: r.StatusCode})
+	st.out.res.Outcome = Adopted
+	st.emit(Event{Step: StepAdopt, Kind: cf.Kind, Status: r.StatusCode})
 	// The create's answer, as the original create would have given it.
 	r.StatusCode, r.Status = http.StatusCreated, "201 Created"
 	if r.Header.Get("Location") == "" {
@@ -47,62 +69,147 @@ func (st *call) adopt(resp *http.Response, cf *Conflict) (*http.Response, *stop)
 	}
 	r.Body = io.NopCloser(bytes.NewReader(existing))
 	r.ContentLength = int64(len(existing))
+	r.Request = st.tmpl
 	return r, nil
 }
 
-// same reports whether existing is what this call meant to create: the
-// rule's Same, or defaultSame.
-func (st *call) same(ours, existing []byte) bool {
-	if st.rule != nil && st.rule.Same != nil {
-		return st.rule.Same(ours, existing)
+// adoptable says why existing is not what this call meant to create, or nil
+// when it is: the rule's AdoptIf, or the default evidence.
+func (st *call) adoptable(ours, existing []byte) error {
+	if st.rule != nil && st.rule.AdoptIf != nil {
+		if st.rule.AdoptIf(ours, existing) {
+			return nil
+		}
+		return errForeign
 	}
-	return defaultSame(st, ours, existing)
-}
-
-// defaultSame: the existing resource records this call's key, or has every
-// top-level field of the request body with the same value (another process
-// created exactly what this request meant to). Fields sent null or "" are
-// not compared.
-func defaultSame(st *call, ours, existing []byte) bool {
-	var ex map[string]json.RawMessage
-	if json.Unmarshal(existing, &ex) != nil {
-		return false
+	ex, err := jsonv.Parse(existing)
+	if err != nil || ex.Kind != jsonv.Object {
+		return errForeign
 	}
-	if len(st.res.Keys) > 0 {
-		for _, k := range []string{"idempotency_key", "idempotencyKey"} {
-			if v := jsonString(ex[k]); v != "" && v == st.res.Keys[0] {
-				return true
+	if keys := st.out.res.Keys; len(keys) > 0 {
+		for _, k := range idempotencyKeys {
+			if v := ex.Get(k); v != nil && v.Kind == jsonv.String && jsonv.Unquote(v.Raw) == keys[0] {
+				return nil
 			}
 		}
 	}
-	var want map[string]json.RawMessage
-	if json.Unmarshal(ours, &want) != nil || len(want) == 0 {
-		return false
+	want, err := jsonv.Parse(ours)
+	if err != nil || want.Kind != jsonv.Object {
+		return errNoEvidence
 	}
-	for k, v := range want {
-		if t := string(bytes.TrimSpace(v)); t == "null" || t == `""` {
+	evidence := 0
+	for i := range want.Kids {
+		m := &want.Kids[i]
+		if empty(&m.Value) {
 			continue // an empty field says nothing of what was meant
 		}
-		if !jsonEqual(v, ex[k]) {
-			return false
+		evidence++
+		if v := ex.Get(m.Key); v == nil || !jsonv.Equal(&m.Value, v, false) {
+			return errForeign
 		}
 	}
-	return true
+	if evidence == 0 {
+		return errNoEvidence
+	}
+	return nil
 }
 
-// locate finds the URL of the resource a duplicate collided with.
-func (st *call) locate(resp *http.Response, cf *Conflict) (string, error) {
-	if st.rule != nil && st.rule.Lookup != nil {
-		return st.rule.Lookup(st, cf, st.orig)
+// empty reports a value that is no evidence: null, "", {} or [].
+func empty(v *jsonv.Value) bool {
+	switch v.Kind {
+	case jsonv.Null:
+		return true
+	case jsonv.String:
+		return len(v.Raw) == 2
+	case jsonv.Object, jsonv.Array:
+		return len(v.Kids) == 0
 	}
+	return false
+}
+
+// locate finds the URL of the resource a duplicate collided with, within
+// the origin and the collection the request addressed.
+func (st *call) locate(cf *Conflict) (*url.URL, error) {
+	req := st.orig
+	if st.rule != nil && st.rule.LocateExisting != nil {
+		loc, err := st.rule.LocateExisting(st.ctx, cf, req)
+		if err != nil || loc == "" {
+			return nil, err
+		}
+		u, err := req.URL.Parse(loc)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errBadExisting, err)
+		}
+		return u, nil // the rule's own choice; read checks the origin
+	}
+	if req.Method != http.MethodPost {
+		return req.URL, nil // a create by PUT names its resource
+	}
+	coll := collection(req.URL)
 	if cf.ExistingLocation != "" {
-		return cf.ExistingLocation, nil
+		u, err := req.URL.Parse(cf.ExistingLocation)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errBadExisting, err)
+		}
+		return within(u, coll)
 	}
-	if cf.ExistingID != "" && st.orig.Method == http.MethodPost {
-		return strings.TrimSuffix(st.orig.URL.Path, "/") + "/" + url.PathEscape(cf.ExistingID), nil
+	if id := cf.ExistingID; id != "" {
+		if id == "." || id == ".." {
+			return nil, errBadExisting
+		}
+		ref := url.PathEscape(id)
+		base := *coll
+		if strings.Contains(id, "/") {
+			// An id relative to the API root ("orders/2026-88421"):
+			// resolved beside the collection, and kept only inside it.
+			ref = "./" + escapeSegments(id)
+			base.Path = strings.TrimSuffix(coll.Path, "/")
+			base.RawPath = strings.TrimSuffix(coll.EscapedPath(), "/")
+		}
+		u, err := base.Parse(ref)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errBadExisting, err)
+		}
+		return within(u, coll)
 	}
-	if st.orig.Method == http.MethodPut {
-		return st.orig.URL.String(), nil // a create by PUT names its resource
+	return nil, nil
+}
+
+// collection returns u's collection: its URL with a trailing "/", no query.
+func collection(u *url.URL) *url.URL {
+	c := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	if !strings.HasSuffix(c.Path, "/") {
+		c.Path += "/"
+		if c.RawPath != "" {
+			c.RawPath += "/"
+		}
 	}
-	return "", nil
+	return c
+}
+
+// within returns u if it is a member of coll (same origin, its escaped path
+// strictly below coll's, with no dot segment), else errOutOfPlace.
+func within(u, coll *url.URL) (*url.URL, error) {
+	if !sameOrigin(u, coll) {
+		return nil, errCrossOrigin
+	}
+	p, cp := u.EscapedPath(), coll.EscapedPath()
+	if !strings.HasPrefix(p, cp) || len(p) == len(cp) {
+		return nil, errOutOfPlace
+	}
+	for _, seg := range strings.Split(p[len(cp):], "/") {
+		if s, err := url.PathUnescape(seg); err != nil || s == "." || s == ".." {
+			return nil, errOutOfPlace
+		}
+	}
+	return u, nil
+}
+
+// escapeSegments escapes each "/"-separated segment of p.
+func escapeSegments(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
 }

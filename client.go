@@ -1,14 +1,11 @@
 package conflict
 
 import (
-	"bytes"
-	"context"
-	"fmt"
-	"io"
+	"errors"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/go-conflict/conflict/internal/retry"
 )
@@ -22,10 +19,15 @@ import (
 type Client struct {
 	once   sync.Once
 	cfg    config
-	sender *retry.Sender
+	limits Limits
 	rules  *ruleSet
 	bases  *baseCache
 	seq    atomic.Uint64 // numbers calls, for events
+
+	hc        *http.Client      // sends through Do: the caller's client, or one around the transport
+	resend    *http.Client      // re-sends through Do: as hc, redirects kept on the origin
+	reader    *http.Client      // recovery reads through Do: as hc, no redirects
+	transport http.RoundTripper // sends through RoundTrip
 }
 
 // New returns a Client configured by opts. With no options it classifies
@@ -33,8 +35,8 @@ type Client struct {
 // failures of requests that are safe to re-send, waits out idempotency keys
 // in use and locked resources, and aborts on everything else.
 //
-// New panics if a rule's pattern is malformed or registered twice, as
-// [http.ServeMux.Handle] does.
+// New panics if a rule's pattern or fields are malformed, or a pattern is
+// registered twice, as [http.ServeMux.Handle] does.
 func New(opts ...Option) *Client {
 	c := new(Client)
 	c.once.Do(func() { c.setup(opts) })
@@ -44,56 +46,66 @@ func New(opts ...Option) *Client {
 func (c *Client) init() { c.once.Do(func() { c.setup(nil) }) }
 
 func (c *Client) setup(opts []Option) {
-	cfg := config{transportRetries: -1}
+	var cfg config
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
 		}
 	}
-	if cfg.httpClient == nil {
-		cfg.httpClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	hc := cfg.httpClient
+	switch {
+	case hc == nil:
+		rt := cfg.transport
+		if rt == nil {
+			rt = http.DefaultTransport.(*http.Transport).Clone()
+		}
+		hc = &http.Client{Transport: rt}
+	case cfg.transport != nil:
+		cp := *hc
+		cp.Transport = cfg.transport
+		hc = &cp
 	}
-	if cfg.maxAttempts < 1 {
-		cfg.maxAttempts = DefaultMaxAttempts
+	c.hc = hc
+	c.transport = hc.Transport
+	if c.transport == nil {
+		c.transport = http.DefaultTransport
 	}
-	if cfg.maxElapsed <= 0 {
-		cfg.maxElapsed = DefaultMaxElapsed
-	}
-	if cfg.maxWait <= 0 {
-		cfg.maxWait = DefaultMaxWait
-	}
-	if cfg.backoffMin <= 0 {
-		cfg.backoffMin = 50 * time.Millisecond
-	}
-	if cfg.backoffMax <= 0 {
-		cfg.backoffMax = 2 * time.Second
-	}
-	if cfg.transportRetries < 0 {
-		cfg.transportRetries = DefaultTransportRetries
-	}
-	if cfg.maxBodyBuffer < 1 {
-		cfg.maxBodyBuffer = DefaultMaxBodyBuffer
-	}
-	if cfg.baseCache < 1 {
-		cfg.baseCache = 1024
-	}
+	resend, reader := *hc, *hc
+	resend.CheckRedirect = sameOriginRedirects(hc.CheckRedirect)
+	reader.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.resend, c.reader = &resend, &reader
+
+	c.limits = cfg.limits.orDefault(DefaultLimits())
 	if cfg.keyHeader == "" {
 		cfg.keyHeader = DefaultIdempotencyHeader
 	}
 	if cfg.wait == nil {
-		cfg.wait = sleep
+		cfg.wait = retry.Sleep
 	}
 	c.cfg = cfg
-	c.rules = newRuleSet(cfg.rules) // panics on a bad pattern
-	c.bases = newBaseCache(cfg.baseCache)
-	c.sender = retry.New(retry.Config{
-		HTTPClient:    cfg.httpClient,
-		Logger:        cfg.logger,
-		MaxRetries:    cfg.transportRetries,
-		WaitMin:       cfg.backoffMin,
-		WaitMax:       cfg.backoffMax,
-		MaxRetryAfter: cfg.maxWait,
-	})
+	c.rules = newRuleSet(cfg.rules) // panics on a bad rule
+	c.bases = newBaseCache(c.limits.BaseCacheBytes)
+}
+
+// errCrossOriginRedirect stops a re-send redirected to another origin.
+var errCrossOriginRedirect = errors.New("conflict: a re-send was redirected to another origin; not followed")
+
+// sameOriginRedirects wraps a CheckRedirect so that a re-sent request never
+// follows a redirect off its origin: the caller's headers, of any name,
+// stay on the origin they were meant for.
+func sameOriginRedirects(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if !sameOrigin(req.URL, via[0].URL) {
+			return http.ErrUseLastResponse
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
 }
 
 // Do sends req and returns the response, recovering from conflicts on the
@@ -115,23 +127,21 @@ func (c *Client) setup(opts []Option) {
 //
 // Do never modifies req. It closes req.Body, as http.Client does. The body
 // is re-sent through req.GetBody when the request has one; otherwise Do
-// buffers up to [DefaultMaxBodyBuffer] bytes ([WithMaxBodyBuffer]), and a
-// larger body is sent once, never retried.
+// buffers up to [Limits].MaxBodyBuffer bytes, and a larger body is sent
+// once, never retried.
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	c.init()
-	resp, err := c.do(req, false)
-	if err != nil {
-		return nil, err
-	}
-	return resp, nil
+	return c.do(req, false)
 }
 
 // RoundTrip implements [http.RoundTripper] with the same recoveries as Do,
 // for code that takes an *http.Client (see [Client.StandardClient]). It
-// differs from Do in one way: a conflict that was not recovered is returned
-// as the server's original response, body intact and unread, so that a
-// generated client can decode its own conflict type; [ResultOf] on that
-// response gives the [*Error].
+// differs from Do in two ways, as the RoundTripper contract asks: it never
+// follows redirects (the *http.Client around it does, with its own
+// CheckRedirect), and a conflict that was not recovered is returned as the
+// server's original response, body intact and unread, so that a generated
+// client can decode its own conflict type; [ResultOf] on that response gives
+// the [*Error].
 func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.init()
 	return c.do(req, true)
@@ -140,114 +150,24 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 // StandardClient returns an *http.Client that sends through c, for code
 // that takes one: oapi-codegen's WithHTTPClient, ogen's WithClient,
 // openapi-generator's Configuration.HTTPClient, go-swagger's runtime. It
-// behaves as [Client.RoundTrip] describes.
+// behaves as [Client.RoundTrip] describes, and it keeps the Jar,
+// CheckRedirect and Timeout of the client given to [WithHTTPClient].
 func (c *Client) StandardClient() *http.Client {
-	return &http.Client{Transport: c}
+	c.init()
+	return &http.Client{Transport: c, Jar: c.hc.Jar, CheckRedirect: c.hc.CheckRedirect, Timeout: c.hc.Timeout}
 }
 
-// CloseIdleConnections closes idle connections of the underlying client.
+// CloseIdleConnections closes idle connections of the underlying transport.
 func (c *Client) CloseIdleConnections() {
 	c.init()
-	c.cfg.httpClient.CloseIdleConnections()
+	c.hc.CloseIdleConnections()
 }
 
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
+// redact drops user information, query and fragment from u.
+func redact(u *url.URL) string {
+	if u == nil {
+		return ""
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// body is a request body that can be produced again.
-type body struct {
-	get   func() (io.ReadCloser, error) // nil: no body
-	bytes []byte                        // the buffered body, when Do buffered it
-	// first is the caller's own body, sent by the first send when GetBody
-	// can produce it again; later sends use get.
-	first io.ReadCloser
-	// once is the body of a request that cannot be replayed: it is sent
-	// once, by the first send.
-	once io.ReadCloser
-}
-
-// close closes a body the call was handed and did not send.
-func (b *body) close() {
-	for _, rc := range []io.ReadCloser{b.first, b.once} {
-		if rc != nil {
-			rc.Close()
-		}
-	}
-}
-
-// replayable reports whether the body can be sent again.
-func (b *body) replayable() bool { return b.once == nil }
-
-// read returns the whole body, for a merge or a comparison.
-func (b *body) read(limit int64) ([]byte, error) {
-	if b.bytes != nil || b.get == nil {
-		return b.bytes, nil
-	}
-	rc, err := b.get()
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%w: request body larger than %d bytes", ErrNotReplayable, limit)
-	}
-	b.bytes = data
-	return data, nil
-}
-
-// bytesBody returns a body producing data.
-func bytesBody(data []byte) body {
-	return body{bytes: data, get: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }}
-}
-
-// replayBodyOf makes req's body replayable: through GetBody, or by buffering
-// up to limit bytes. A larger body is returned as a send-once body. It
-// closes req.Body when it does not hand it on (see body.close).
-func replayBodyOf(req *http.Request, limit int64) (body, error) {
-	if req.Body == nil || req.Body == http.NoBody {
-		return body{}, nil
-	}
-	if req.GetBody != nil {
-		return body{get: req.GetBody, first: req.Body}, nil
-	}
-	data, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
-	if err != nil {
-		req.Body.Close()
-		return body{}, err
-	}
-	if int64(len(data)) <= limit {
-		req.Body.Close()
-		return bytesBody(data), nil
-	}
-	rest := req.Body
-	return body{once: struct {
-		io.Reader
-		io.Closer
-	}{io.MultiReader(bytes.NewReader(data), rest), rest}}, nil
-}
-
-// drain reads a little of a discarded response so its connection can be
-// reused, and closes it.
-func drain(resp *http.Response) {
-	if resp == nil || resp.Body == nil {
-		return
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-	resp.Body.Close()
+	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	return r.String()
 }

@@ -8,7 +8,7 @@
 // twice. A [Client] recognises what the server meant and runs the recovery
 // that is safe for it:
 //
-//	c := conflict.New(conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: conflict.MergeJSON}))
+//	c := conflict.New(conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}))
 //	resp, err := c.Do(req) // same signature as (*http.Client).Do
 //	var e *conflict.Error
 //	if errors.As(err, &e) {
@@ -17,8 +17,9 @@
 //
 // The default recovery for each [Kind]:
 //
-//	StaleVersion          refresh (from the conflict body, or one GET), merge base/ours/theirs
-//	                      with the endpoint's MergeFunc, re-send under the fresh precondition
+//	StaleVersion          refresh (from the conflict body when it is the whole representation,
+//	                      else one GET), merge base/ours/theirs with the endpoint's Merge,
+//	                      re-send under the fresh precondition
 //	Duplicate             adopt the existing resource if it is the one this request meant to create
 //	IdempotencyInUse      wait (Retry-After, capped, or jittered backoff), re-send with the same key
 //	Locked                wait, re-send unchanged
@@ -44,15 +45,16 @@
 // and the spellings of Kubernetes, CouchDB, Elasticsearch, PostgREST, Stripe,
 // Google APIs, Azure, S3, GitHub, Twilio, GoCardless, commercetools and the
 // common vocabulary of hand-written JSON APIs. It reads a bounded prefix of
-// the body and leaves the body readable by the caller. [WithReasons] maps an
-// API's own reason codes to kinds.
+// the body and leaves the body readable by the caller. [WithClassifier] maps
+// an API's own reason codes to kinds.
 //
 // # Endpoint rules
 //
 // A [Rule], registered with [WithRule] under a pattern written like an
 // [http.ServeMux] pattern ("PUT /documents/{id}"), says how an endpoint
-// recovers: its merge function, where its version travels (an ETag, or a
-// JSON field), how to find an existing resource, and its limits. A stale
+// recovers: its merge function (package jsonmerge has a three-way JSON merge
+// and RFC 7396 merge patches), where its version travels (an ETag, or a JSON
+// field), how to find an existing resource, and its limits. A stale
 // write is merged against its base: the representation the write was built
 // on, which the client remembers from reads of the same URL through it, or
 // which the caller gives with [WithBase]. Without a base, it never guesses:
@@ -63,7 +65,8 @@
 //
 // POST requests, and every request of a rule marked Idempotent, carry an
 // idempotency key (Idempotency-Key by default): the caller's own (in the
-// header, or from [WithIdempotencyKey]), or a random UUID. The key is fixed
+// header, in any spelling, or from [WithIdempotencyKey], which puts it on a
+// request of any method), or a random UUID. The key is fixed
 // before the first send and reused on every transport retry and every wait;
 // a merged payload is a new intent and is sent under a key derived from the
 // first. [KeyFor] derives a key from a business identity, so that every
@@ -77,12 +80,12 @@
 // # Bodies, cancellation and limits
 //
 // A body is re-sent through the request's GetBody, or from a buffer of up to
-// [DefaultMaxBodyBuffer] bytes; a larger body without GetBody is sent once,
+// [Limits].MaxBodyBuffer bytes; a larger body without GetBody is sent once,
 // with no transport retry, and a recovery that would need to send it again
 // stops with [ErrNotReplayable]. The caller's request is never modified.
-// Every loop is bounded ([DefaultMaxAttempts], [DefaultMaxElapsed], waits
-// capped at [DefaultMaxWait]) and ends at once when the request's context
-// is done. Cancellation says nothing about whether the server applied a
+// Every loop is bounded ([Limits]: attempts, total time, each wait) and ends
+// at once when the request's context is done. Recovery reads never follow
+// redirects, and nothing is read or re-sent on another origin. Cancellation says nothing about whether the server applied a
 // write; the idempotency key is how to find out.
 //
 // # Wrapping generated clients
@@ -95,9 +98,38 @@
 //
 // # Observability
 //
-// The client is silent by default. [WithHook] receives an [Event] at each
-// step, and [WithLogger] logs the same to a *slog.Logger. Events never carry
-// bodies, and their URLs carry no user information or query.
+// The client is silent by default. [WithHook] receives the call's context
+// and an [Event] at each step, and [WithLogger] logs the same to a
+// *slog.Logger. Events never carry bodies; their URLs, and the URLs in their
+// errors, carry no user information or query; text from the server is
+// escaped to one line.
 //
 // A Client is safe for concurrent use by multiple goroutines.
+//
+// # Architecture
+//
+// Data flows one way: request → rule → send → classify → recover → result.
+//
+//	client.go     Client, New, Do, RoundTrip, StandardClient
+//	options.go    Option, Limits and the With... options
+//	rule.go       Rule, its validation, and the pattern matcher
+//	call.go       one call: its loop, the send, classification, abort, done
+//	body.go       replayable request bodies
+//	refresh.go    stale version: refresh and merge (etag.go: entity tags)
+//	adopt.go      duplicate: find and adopt the existing resource
+//	wait.go       idempotency key in use, locked: wait and re-send
+//	read.go       the recovery read: same origin, no redirects
+//	base.go       merge bases: WithBase and the cache of representations read
+//	idempotency.go keys: attach, derive, KeyFor
+//	kind.go, conflict.go, classify.go, dialects*.go, vocabulary.go
+//	              classification: Kind, Conflict, Classify, the dialects of
+//	              known servers, the common vocabulary of codes and phrases
+//	errors.go, result.go, events.go, update.go
+//
+// A dialect is a match function in dialects.go or dialects_apis.go, listed
+// in the dialects table; a reason code or phrase that many APIs share goes
+// in vocabulary.go. A recovery is a file of its own, called from
+// call.recover by kind. internal/retry sends with transport retries and
+// knows nothing of conflicts; internal/jsonv is the one JSON model and JSON
+// Pointer; package jsonmerge is the merge, usable alone.
 package conflict

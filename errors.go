@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/go-conflict/conflict/jsonmerge"
 )
 
 // Reasons recovery stops. An [*Error] carries exactly one of them in its
@@ -15,9 +17,10 @@ var (
 	ErrUnrecoverable = errors.New("conflict: not recoverable")
 
 	// ErrMergeConflict means a three-way merge found paths that both sides
-	// changed to different values. The [*MergeConflictError] in the chain
-	// lists them.
-	ErrMergeConflict = errors.New("conflict: merge conflict")
+	// changed to different values. It is jsonmerge.ErrConflict, so a
+	// merge function's *jsonmerge.ConflictError satisfies errors.Is too;
+	// errors.As finds that error in the chain, with every path.
+	ErrMergeConflict = jsonmerge.ErrConflict
 
 	// ErrAttemptsExhausted means the recovery loop reached its bound on
 	// attempts or total time while the server still answered with a conflict.
@@ -30,8 +33,9 @@ var (
 
 // ErrNoBase is the cause of an abort (with [ErrUnrecoverable]) when a stale
 // write had to be merged but the representation it was based on is unknown:
-// it was neither read through the client nor given with [WithBase].
-var ErrNoBase = errors.New("conflict: the version the write was based on is unknown")
+// it was neither read through the client (to the end of its body, with the
+// same credentials, at a URL a rule matches) nor given with [WithBase].
+var ErrNoBase = errors.New("conflict: the representation the write was based on is unknown: read it through the client (to the end of its body) or pass it with conflict.WithBase")
 
 // An Error is what [Client.Do] returns when it stops recovering from a
 // conflict. It carries what the server said, what the client tried, and why
@@ -41,7 +45,7 @@ var ErrNoBase = errors.New("conflict: the version the write was based on is unkn
 //	if errors.As(err, &e) {
 //		switch {
 //		case errors.Is(err, conflict.ErrMergeConflict):
-//			// e.Base, e.Ours, e.Theirs; errors.As finds the *MergeConflictError
+//			// e.Base, e.Ours, e.Theirs; errors.As finds the *jsonmerge.ConflictError
 //		case errors.Is(err, conflict.ErrAttemptsExhausted):
 //			// the server kept answering with conflicts
 //		case errors.Is(err, conflict.ErrNotReplayable):
@@ -79,7 +83,8 @@ type Error struct {
 	Base, Ours, Theirs []byte
 }
 
-// Error describes the failure in one line.
+// Error describes the failure in one line: control characters in what the
+// server said are escaped.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("conflict: ")
@@ -96,7 +101,7 @@ func (e *Error) Error() string {
 	}
 	if e.Err != nil {
 		b.WriteString(": ")
-		b.WriteString(strings.TrimPrefix(e.Err.Error(), "conflict: "))
+		b.WriteString(oneLine(strings.TrimPrefix(e.Err.Error(), "conflict: ")))
 	}
 	fmt.Fprintf(&b, " after %d attempt", e.Attempts)
 	if e.Attempts != 1 {

@@ -2,8 +2,11 @@ package conflict
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -48,42 +51,15 @@ func (s Step) String() string {
 	return stepNames[s]
 }
 
-// A Strategy is a recovery.
-type Strategy int
-
-// The recoveries.
-const (
-	// NoStrategy: nothing to recover (yet).
-	NoStrategy Strategy = iota
-	// RefreshMerge reads the current state and re-sends a write rebuilt on it.
-	RefreshMerge
-	// Adopt returns an existing resource as the result of a create.
-	Adopt
-	// Wait waits and re-sends the identical request.
-	Wait
-	// Abort stops and reports.
-	Abort
-)
-
-var strategyNames = [...]string{"none", "refresh_merge", "adopt", "wait", "abort"}
-
-// String returns the strategy's lowercase name.
-func (s Strategy) String() string {
-	if s < 0 || int(s) >= len(strategyNames) {
-		return "strategy(?)"
-	}
-	return strategyNames[s]
-}
-
 // An Event reports one step of one call to the hook set by [WithHook]. It
 // never carries a request or response body; its URL has no user
 // information and no query.
 type Event struct {
 	// Step is the stage reported.
 	Step Step
-	// Call numbers the calls of one Client from 1, so that the events of
+	// CallID numbers the calls of one Client from 1, so that the events of
 	// concurrent calls can be told apart.
-	Call uint64
+	CallID uint64
 	// Method and URL identify the call's request; the URL has no user
 	// information and no query.
 	Method string
@@ -94,8 +70,6 @@ type Event struct {
 	// for steps that follow a conflict.
 	Kind   Kind
 	Reason string
-	// Strategy is the recovery under way.
-	Strategy Strategy
 	// Status is the HTTP status of the response the step is about, or 0.
 	Status int
 	// Wait is how long the call is about to wait (StepWait,
@@ -106,23 +80,15 @@ type Event struct {
 	// Err is why recovery stopped (StepAbort, an *Error), why a merge
 	// failed (StepMerge), or what failed (StepTransportRetry).
 	Err error
-	// Outcome is the call's outcome (StepDone, StepAbort).
+	// Outcome is the call's outcome (StepDone, StepAbort); Kind is then the
+	// kind of the last conflict, if any.
 	Outcome Outcome
-}
-
-// redact drops user information, query and fragment from u.
-func redact(u *url.URL) string {
-	if u == nil {
-		return ""
-	}
-	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
-	return r.String()
 }
 
 // emit reports ev to the hook and the logger.
 func (c *config) emit(ctx context.Context, ev Event) {
 	if c.hook != nil {
-		c.hook(ev)
+		c.hook(ctx, ev)
 	}
 	if c.logger == nil {
 		return
@@ -135,7 +101,7 @@ func (c *config) emit(ctx context.Context, ev Event) {
 		return
 	}
 	attrs := []slog.Attr{
-		slog.Uint64("call", ev.Call),
+		slog.Uint64("call", ev.CallID),
 		slog.String("method", ev.Method),
 		slog.String("url", ev.URL),
 		slog.Int("attempt", ev.Attempt),
@@ -145,9 +111,6 @@ func (c *config) emit(ctx context.Context, ev Event) {
 	}
 	if ev.Reason != "" {
 		attrs = append(attrs, slog.String("reason", ev.Reason))
-	}
-	if ev.Strategy != NoStrategy {
-		attrs = append(attrs, slog.String("strategy", ev.Strategy.String()))
 	}
 	if ev.Status != 0 {
 		attrs = append(attrs, slog.Int("status", ev.Status))
@@ -159,10 +122,59 @@ func (c *config) emit(ctx context.Context, ev Event) {
 		attrs = append(attrs, slog.String("idempotency_key", ev.IdempotencyKey))
 	}
 	if ev.Err != nil {
-		attrs = append(attrs, slog.String("error", ev.Err.Error()))
+		attrs = append(attrs, slog.String("error", oneLine(ev.Err.Error())))
 	}
 	if ev.Step == StepDone || ev.Step == StepAbort {
 		attrs = append(attrs, slog.String("outcome", ev.Outcome.String()))
 	}
 	c.logger.LogAttrs(ctx, level, "conflict: "+ev.Step.String(), attrs...)
+}
+
+// redactErr returns err with its URL redacted: http.Client's errors are
+// *url.Error values that carry the full URL, query included.
+func redactErr(err error) error {
+	var ue *url.Error
+	if err == nil || !errors.As(err, &ue) {
+		return err
+	}
+	safe := &url.Error{Op: ue.Op, URL: redactString(ue.URL), Err: ue.Err}
+	if err == error(ue) {
+		return safe
+	}
+	return &redactedError{msg: strings.ReplaceAll(err.Error(), ue.URL, safe.URL), err: safe}
+}
+
+// redactedError is an error whose message had a URL redacted; it unwraps
+// to the redacted *url.Error.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+func redactString(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return redact(u)
+}
+
+// oneLine escapes control characters, so that text from a server cannot
+// start a new line in a log or an error message.
+func oneLine(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-conflict/conflict"
 	"github.com/go-conflict/conflict/conflicttest"
+	"github.com/go-conflict/conflict/jsonmerge"
 )
 
 // A stale write is refreshed, merged with what another writer changed, and
@@ -20,7 +21,7 @@ func ExampleClient_Do() {
 	defer srv.Close()
 	srv.PutDocument("7", `{"title":"Draft","body":"..."}`)
 
-	c := conflict.New(conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: conflict.MergeJSON}))
+	c := conflict.New(conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}))
 
 	// Read the document through the client: it remembers it as the base of
 	// a later merge.
@@ -76,7 +77,7 @@ func ExampleClient_Do_adopt() {
 	fmt.Println(second.StatusCode, conflict.ResultOf(second).Outcome, conflict.ResultOf(second).Conflict.Kind)
 	fmt.Println("users created:", srv.Stats().Creates["ana@example.com"])
 	// Output:
-	// 201 created
+	// 201 sent
 	// 201 adopted duplicate
 	// users created: 1
 }
@@ -91,14 +92,14 @@ func ExampleNew_rules() {
 	c := conflict.New(
 		// Documents: merge JSON; the server's updated_at always wins.
 		conflict.WithRule("PUT /documents/{id}", conflict.Rule{
-			Merge: conflict.NewJSONMerge(conflict.PathPolicy("/updated_at", conflict.TakeTheirs)),
+			Merge: jsonmerge.New(jsonmerge.PathPolicy("/updated_at", jsonmerge.TakeTheirs)),
 		}),
 		// Settings carry their version in the body and the client's copy wins.
 		conflict.WithRule("PUT /settings/{id}", conflict.Rule{VersionField: "/version", Resolve: conflict.ClientWins}),
 		// Patches are re-based onto the current version.
-		conflict.WithRule("PATCH /documents/{id}", conflict.Rule{Merge: conflict.RebaseMergePatch}),
+		conflict.WithRule("PATCH /documents/{id}", conflict.Rule{Merge: jsonmerge.RebasePatch}),
 		// This API reports its own reason codes.
-		conflict.WithReasons(map[string]conflict.Kind{"doc_locked_for_review": conflict.Locked}),
+		conflict.WithClassifier(conflict.Classifier{Reasons: map[string]conflict.Kind{"doc_locked_for_review": conflict.Locked}}),
 	)
 
 	resp, err := c.Do(mustRequest("GET", srv.URL+"/documents/7", ""))

@@ -11,19 +11,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// A KeyFormat is how an idempotency key is written in its header.
-type KeyFormat int
-
-const (
-	// KeyToken writes the key bare (Idempotency-Key: 8e03978e-...), as
-	// most servers expect today.
-	KeyToken KeyFormat = iota
-	// KeyQuoted writes the key as a structured-field string
-	// (Idempotency-Key: "8e03978e-..."), as the IETF Idempotency-Key draft
-	// specifies.
-	KeyQuoted
-)
-
 // MaxKeyLength is the longest idempotency key accepted from a caller.
 const MaxKeyLength = 255
 
@@ -34,7 +21,8 @@ var ErrInvalidKey = errors.New("conflict: invalid idempotency key")
 type keyCtx struct{}
 
 // WithIdempotencyKey returns a context that makes the request it is used
-// with carry key as its idempotency key, instead of a generated one. Use it
+// with carry key as its idempotency key, instead of a generated one, whatever
+// the request's method. Use it
 // to send the same key from every process that retries the same intent;
 // [KeyFor] derives such a key from a business identity. An invalid key makes
 // the call fail with [ErrInvalidKey] before anything is sent.
@@ -87,14 +75,6 @@ func validateKey(key string) error {
 	return nil
 }
 
-// formatKey writes key in the header form f.
-func formatKey(key string, f KeyFormat) string {
-	if f == KeyQuoted {
-		return `"` + key + `"`
-	}
-	return key
-}
-
 // parseKey reads a key from a header value in either form.
 func parseKey(v string) string {
 	v = strings.TrimSpace(v)
@@ -104,8 +84,63 @@ func parseKey(v string) string {
 	return v
 }
 
-// wantsKey reports whether a request gets an idempotency key: POST
-// requests, and every request of a rule marked Idempotent.
-func wantsKey(method string, r *rule) bool {
-	return method == http.MethodPost || (r != nil && r.Idempotent)
+// attachKey gives the call its idempotency key, fixed before the first
+// send: the caller's own (its header, in any spelling, or
+// WithIdempotencyKey, for any method), else a new one for a create (a POST,
+// or a request of a rule marked Idempotent).
+func (st *call) attachKey() error {
+	name := st.c.cfg.keyHeader
+	if st.rule != nil && st.rule.IdempotencyHeader != "" {
+		name = st.rule.IdempotencyHeader
+	}
+	if vs := headerValues(st.tmpl.Header, name); len(vs) > 0 {
+		if len(vs) > 1 {
+			return fmt.Errorf("%w: the request carries %d %s headers", ErrInvalidKey, len(vs), name)
+		}
+		key := parseKey(vs[0])
+		if err := validateKey(key); err != nil {
+			return err
+		}
+		st.keyHeader = name
+		st.useKey(key) // the caller's header goes out exactly as written
+		return nil
+	}
+	key, given := st.out.Value(keyCtx{}).(string)
+	if given {
+		if err := validateKey(key); err != nil {
+			return err
+		}
+	} else {
+		if st.tmpl.Method != http.MethodPost && (st.rule == nil || !st.rule.Idempotent) {
+			return nil
+		}
+		var err error
+		if key, err = newKey(); err != nil {
+			return err
+		}
+	}
+	st.keyHeader = name
+	st.setKeyHeader(key)
+	return nil
+}
+
+func (st *call) useKey(key string) {
+	st.out.res.IdempotencyKey = key
+	st.out.res.Keys = append(st.out.res.Keys, key)
+}
+
+// setKeyHeader sets the key header on the request to send, in a header of
+// its own (the caller's is never modified).
+func (st *call) setKeyHeader(key string) {
+	h := st.tmpl.Header.Clone()
+	if h == nil {
+		h = make(http.Header)
+	}
+	if st.c.cfg.keyQuoted {
+		setHeader(h, st.keyHeader, `"`+key+`"`)
+	} else {
+		setHeader(h, st.keyHeader, key)
+	}
+	st.tmpl.Header = h // st.tmpl is the call's own copy of the request
+	st.useKey(key)
 }

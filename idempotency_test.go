@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-conflict/conflict/conflicttest"
+	"github.com/go-conflict/conflict/jsonmerge"
 )
 
 // TestExactlyOnceUnderFaults: 1,000 creates through one client, with 30% of
@@ -27,7 +28,7 @@ func TestExactlyOnceUnderFaults(t *testing.T) {
 	srv := conflicttest.NewServer()
 	t.Cleanup(srv.Close)
 	srv.SetFaults(conflicttest.Faults{Seed: 7, DropAfterCommit: 0.3, FailBeforeCommit: 0.1, Routes: []string{"POST /users"}})
-	c := New(WithTransportRetries(20), WithBackoff(time.Millisecond, 4*time.Millisecond))
+	c := New(WithLimits(Limits{TransportRetries: 20}), WithLimits(Limits{BackoffMin: time.Millisecond, BackoffMax: 4 * time.Millisecond}))
 
 	var wg sync.WaitGroup
 	work := make(chan int)
@@ -114,7 +115,7 @@ func TestKeyUnchangedAcrossRetriesAndWaits(t *testing.T) {
 	inUse := reply{status: 409, header: map[string]string{"Content-Type": "application/json", "Retry-After": "0"}, body: `{"error":"idempotency_key_in_use"}`}
 	srv, keys := keyRecorder(t, reply{status: 503}, inUse, reply{status: 502}, inUse)
 	var w waits
-	c := New(w.option(), WithBackoff(time.Millisecond, time.Millisecond))
+	c := New(w.option(), WithLimits(Limits{BackoffMin: time.Millisecond, BackoffMax: time.Millisecond}))
 	resp, _ := do(t, c, newRequest(t, "POST", srv.URL+"/things", `{"a":1}`))
 	got := keys()
 	if resp.StatusCode != 201 || len(got) != 5 {
@@ -134,11 +135,11 @@ func TestKeyFormats(t *testing.T) {
 	t.Parallel()
 	srv, keys := keyRecorder(t)
 	ctx := WithIdempotencyKey(context.Background(), "k-123")
-	do(t, New(WithKeyFormat(KeyQuoted)), newRequest(t, "POST", srv.URL+"/a", `{}`).WithContext(ctx))
+	do(t, New(WithIdempotencyHeader("", true)), newRequest(t, "POST", srv.URL+"/a", `{}`).WithContext(ctx))
 	do(t, New(), newRequest(t, "POST", srv.URL+"/a", `{}`).WithContext(ctx))
-	do(t, New(), newRequest(t, "PUT", srv.URL+"/a", `{}`).WithContext(ctx)) // PUT: no key unless the rule asks
+	do(t, New(), newRequest(t, "PUT", srv.URL+"/a", `{}`).WithContext(ctx)) // a key the caller gave goes on any method
 	do(t, New(WithRule("PUT /a", Rule{Idempotent: true, IdempotencyHeader: "Idempotency-Key"})), newRequest(t, "PUT", srv.URL+"/a", `{}`).WithContext(ctx))
-	if got := keys(); fmt.Sprint(got) != `["k-123" k-123  k-123]` {
+	if got := keys(); fmt.Sprint(got) != `["k-123" k-123 k-123 k-123]` {
 		t.Errorf("keys sent = %q", got)
 	}
 }
@@ -190,7 +191,7 @@ func TestMergeGetsDerivedKey(t *testing.T) {
 	srv := conflicttest.NewServer()
 	t.Cleanup(srv.Close)
 	var events []Event
-	c := New(WithRule("PUT /documents/{id}", Rule{Merge: MergeJSON, Idempotent: true}), WithHook(func(e Event) { events = append(events, e) }))
+	c := New(WithRule("PUT /documents/{id}", Rule{Merge: jsonmerge.Merge, Idempotent: true}), WithHook(func(_ context.Context, e Event) { events = append(events, e) }))
 	resp, _, err := staleWrite(t, srv, c, false)
 	if err != nil {
 		t.Fatal(err)

@@ -7,56 +7,153 @@ import (
 	"time"
 )
 
-// Defaults for a [Client]. Each can be changed with an [Option] or, per
-// endpoint, with a [Rule].
-const (
-	// DefaultMaxAttempts is how many times one call sends its request,
+// DefaultIdempotencyHeader is the header that carries idempotency keys
+// unless [WithIdempotencyHeader] or a [Rule] names another.
+const DefaultIdempotencyHeader = "Idempotency-Key"
+
+// Limits bound what a [Client] does for one call. A zero field means its
+// default, given in [DefaultLimits]; [WithLimits] sets them for a client, and
+// a [Rule] may override MaxAttempts and MaxElapsed for its endpoint.
+type Limits struct {
+	// MaxAttempts is how many times one call may send its request,
 	// counting the first send and every re-send after a conflict (transport
 	// retries inside one send are counted separately).
-	DefaultMaxAttempts = 5
-	// DefaultMaxElapsed bounds the total time one call spends recovering.
-	DefaultMaxElapsed = 30 * time.Second
-	// DefaultMaxWait caps any single wait, including one asked for by a
-	// server's Retry-After.
-	DefaultMaxWait = 10 * time.Second
-	// DefaultTransportRetries is how many times a send is retried after a
-	// connection error, a 5xx or a 429.
-	DefaultTransportRetries = 3
-	// DefaultMaxBodyBuffer is the largest request body the client buffers
-	// to be able to send it again when the request has no GetBody.
-	DefaultMaxBodyBuffer = 1 << 20
-	// DefaultIdempotencyHeader is the header that carries idempotency keys.
-	DefaultIdempotencyHeader = "Idempotency-Key"
-)
+	MaxAttempts int
+	// MaxElapsed bounds the total time of one call once it starts
+	// recovering: every transport retry, recovery read, wait and re-send
+	// ends by it. The request's context deadline, if earlier, applies too.
+	MaxElapsed time.Duration
+	// MaxWait caps any single wait, including one a server asks for with
+	// Retry-After.
+	MaxWait time.Duration
+	// BackoffMin and BackoffMax shape the jittered exponential backoff used
+	// when a server asks to wait without saying how long: the n-th wait is
+	// random in [BackoffMin, BackoffMin*2^n], at most BackoffMax.
+	BackoffMin, BackoffMax time.Duration
+	// TransportRetries is how many times a send is retried after a
+	// connection error, a 5xx or a 429; a negative value turns transport
+	// retries off. A request is retried only if it is safe to send again:
+	// its method is idempotent (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) or
+	// it carries an idempotency key.
+	TransportRetries int
+	// MaxBodyBuffer is the largest request body the client buffers when the
+	// request has no GetBody, and the largest representation a recovery
+	// reads. A larger request body is sent once and never again: its call
+	// gets no transport retries and no recovery.
+	MaxBodyBuffer int64
+	// BaseCacheBytes bounds the memory of the representations remembered
+	// as merge bases (see [WithBase]).
+	BaseCacheBytes int64
+}
+
+// DefaultLimits returns the limits of a client configured without
+// [WithLimits].
+func DefaultLimits() Limits {
+	return Limits{
+		MaxAttempts:      8,
+		MaxElapsed:       30 * time.Second,
+		MaxWait:          10 * time.Second,
+		BackoffMin:       50 * time.Millisecond,
+		BackoffMax:       2 * time.Second,
+		TransportRetries: 3,
+		MaxBodyBuffer:    1 << 20,
+		BaseCacheBytes:   32 << 20,
+	}
+}
+
+// orDefault fills the zero fields of l from d.
+func (l Limits) orDefault(d Limits) Limits {
+	if l.MaxAttempts < 1 {
+		l.MaxAttempts = d.MaxAttempts
+	}
+	if l.MaxElapsed <= 0 {
+		l.MaxElapsed = d.MaxElapsed
+	}
+	if l.MaxWait <= 0 {
+		l.MaxWait = d.MaxWait
+	}
+	if l.BackoffMin <= 0 {
+		l.BackoffMin = d.BackoffMin
+	}
+	if l.BackoffMax <= 0 {
+		l.BackoffMax = d.BackoffMax
+	}
+	switch {
+	case l.TransportRetries == 0:
+		l.TransportRetries = d.TransportRetries
+	case l.TransportRetries < 0:
+		l.TransportRetries = 0
+	}
+	if l.MaxBodyBuffer < 1 {
+		l.MaxBodyBuffer = d.MaxBodyBuffer
+	}
+	if l.BaseCacheBytes < 1 {
+		l.BaseCacheBytes = d.BaseCacheBytes
+	}
+	return l
+}
+
+// over returns d with every non-zero field of l.
+func (l Limits) over(d Limits) Limits {
+	if l.MaxAttempts != 0 {
+		d.MaxAttempts = l.MaxAttempts
+	}
+	if l.MaxElapsed != 0 {
+		d.MaxElapsed = l.MaxElapsed
+	}
+	if l.MaxWait != 0 {
+		d.MaxWait = l.MaxWait
+	}
+	if l.BackoffMin != 0 {
+		d.BackoffMin = l.BackoffMin
+	}
+	if l.BackoffMax != 0 {
+		d.BackoffMax = l.BackoffMax
+	}
+	if l.TransportRetries != 0 {
+		d.TransportRetries = l.TransportRetries
+	}
+	if l.MaxBodyBuffer != 0 {
+		d.MaxBodyBuffer = l.MaxBodyBuffer
+	}
+	if l.BaseCacheBytes != 0 {
+		d.BaseCacheBytes = l.BaseCacheBytes
+	}
+	return d
+}
 
 // An Option configures a [Client] in [New].
 type Option func(*config)
 
 type config struct {
-	httpClient       *http.Client
-	rules            []rule
-	classifier       Classifier
-	maxAttempts      int
-	maxElapsed       time.Duration
-	maxWait          time.Duration
-	backoffMin       time.Duration
-	backoffMax       time.Duration
-	transportRetries int
-	maxBodyBuffer    int64
-	baseCache        int
-	hook             func(Event)
-	logger           *slog.Logger
-	keyHeader        string
-	keyFormat        KeyFormat
+	httpClient *http.Client
+	transport  http.RoundTripper
+	rules      []rule
+	classifier Classifier
+	limits     Limits
+	hook       func(context.Context, Event)
+	logger     *slog.Logger
+	keyHeader  string
+	keyQuoted  bool
 	// wait replaces the timer-based wait in tests.
 	wait func(ctx context.Context, d time.Duration) error
 }
 
-// WithHTTPClient sets the client that sends requests: its Transport,
-// Timeout, CheckRedirect and Jar apply to every send. If not set, a client
-// with its own clone of [http.DefaultTransport] is used.
+// WithHTTPClient sets the client that sends requests through [Client.Do]:
+// its Transport, Timeout, CheckRedirect and Jar apply to every send. (Through
+// [Client.RoundTrip] only its Transport is used: the *http.Client around the
+// RoundTripper, such as [Client.StandardClient], follows redirects and keeps
+// cookies.) If not set, a client with its own clone of
+// [http.DefaultTransport] is used.
 func WithHTTPClient(c *http.Client) Option {
 	return func(cfg *config) { cfg.httpClient = c }
+}
+
+// WithTransport sets the RoundTripper that sends every request, for
+// transports that compose (an oauth2.Transport, an otelhttp.Transport). With
+// [WithHTTPClient] too, it replaces that client's Transport.
+func WithTransport(rt http.RoundTripper) Option {
+	return func(cfg *config) { cfg.transport = rt }
 }
 
 // WithRule sets how the endpoints matching pattern recover from conflicts.
@@ -64,193 +161,58 @@ func WithHTTPClient(c *http.Client) Option {
 // The pattern is written like an [http.ServeMux] pattern of Go 1.22:
 // "PUT /documents/{id}", "POST /users", "/orders/{id}/{action}". A pattern
 // without a method matches every method. When several rules match a
-// request, the most specific wins, as in ServeMux. A malformed pattern, or
-// two rules with the same pattern, make New panic, as ServeMux.Handle does.
+// request, the most specific wins, as in ServeMux. A malformed pattern, two
+// rules with the same pattern, or a malformed field of the rule (see
+// [Rule]) make New panic, as ServeMux.Handle does, with a message that names
+// the pattern and the field.
 func WithRule(pattern string, r Rule) Option {
 	return func(cfg *config) { cfg.rules = append(cfg.rules, rule{pattern: pattern, Rule: r}) }
 }
 
-// WithReasons maps an API's own reason codes to kinds; see
-// [Classifier.Reasons]. The map is copied.
-func WithReasons(reasons map[string]Kind) Option {
+// WithClassifier sets how responses are classified: the API's own reason
+// codes ([Classifier.Reasons]) and how much of a body is read. The reasons
+// map is copied.
+func WithClassifier(cl Classifier) Option {
 	return func(cfg *config) {
-		m := make(map[string]Kind, len(reasons))
-		for k, v := range reasons {
-			m[k] = v
+		if cl.Reasons != nil {
+			m := make(map[string]Kind, len(cl.Reasons))
+			for k, v := range cl.Reasons {
+				m[k] = v
+			}
+			cl.Reasons = m
 		}
-		cfg.classifier.Reasons = m
+		cfg.classifier = cl
 	}
 }
 
-// WithMaxAttempts sets how many times one call may send its request,
-// counting the first send; n < 1 means [DefaultMaxAttempts].
-func WithMaxAttempts(n int) Option {
-	return func(cfg *config) { cfg.maxAttempts = n }
+// WithLimits sets the client's limits: each non-zero field of l replaces
+// the default, so that several WithLimits options combine.
+func WithLimits(l Limits) Option {
+	return func(cfg *config) { cfg.limits = l.over(cfg.limits) }
 }
 
-// WithMaxElapsed bounds the total time one call spends recovering; d <= 0
-// means [DefaultMaxElapsed]. The request's context deadline, if earlier,
-// applies too.
-func WithMaxElapsed(d time.Duration) Option {
-	return func(cfg *config) { cfg.maxElapsed = d }
-}
-
-// WithMaxWait caps any single wait, including a server's Retry-After;
-// d <= 0 means [DefaultMaxWait].
-func WithMaxWait(d time.Duration) Option {
-	return func(cfg *config) { cfg.maxWait = d }
-}
-
-// WithBackoff sets the jittered exponential backoff used when a server asks
-// to wait without saying how long: the n-th wait is random in
-// [lo, lo*2^n], at most hi. Zero or negative values keep the defaults
-// (50ms and 2s).
-func WithBackoff(lo, hi time.Duration) Option {
-	return func(cfg *config) { cfg.backoffMin, cfg.backoffMax = lo, hi }
-}
-
-// WithTransportRetries sets how many times a send is retried after a
-// connection error, a 5xx or a 429; n < 0 means
-// [DefaultTransportRetries], and 0 turns transport retries off. A request
-// is retried only if it is safe to send again: its method is idempotent
-// (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) or it carries an idempotency key.
-func WithTransportRetries(n int) Option {
-	return func(cfg *config) { cfg.transportRetries = n }
-}
-
-// WithMaxBodyBuffer sets the largest request body the client buffers when
-// the request has no GetBody; n < 1 means [DefaultMaxBodyBuffer]. A larger
-// body is sent once and never again: its call gets no transport retries and
-// no recovery.
-func WithMaxBodyBuffer(n int64) Option {
-	return func(cfg *config) { cfg.maxBodyBuffer = n }
-}
-
-// WithBaseCache sets how many representations read through the client are
-// remembered as merge bases; n < 1 means 1024. A representation larger than
-// the body buffer limit is not remembered.
-func WithBaseCache(n int) Option {
-	return func(cfg *config) { cfg.baseCache = n }
-}
-
-// WithHook calls fn with an [Event] at each step of every call: a conflict
-// classified, a refresh, a merge, a wait, a re-send, an adoption, an abort.
-// fn runs synchronously on the calling goroutine and must not block.
-func WithHook(fn func(Event)) Option {
+// WithHook calls fn with the call's context and an [Event] at each step of
+// every call: a conflict classified, a refresh, a merge, a wait, a re-send,
+// an adoption, an abort, a transport retry, the end. fn runs synchronously on
+// the calling goroutine and must not block. The context is the request's, so
+// a hook finds the active trace span in it.
+func WithHook(fn func(context.Context, Event)) Option {
 	return func(cfg *config) { cfg.hook = fn }
 }
 
-// WithLogger logs each [Event] to l, at debug level for steps and warn level
-// for aborts, and gives l to the transport retries. Without a logger, the
-// client writes nothing.
+// WithLogger logs each [Event] to l: at debug level for steps and transport
+// retries, warn level for aborts. Without a logger, the client writes
+// nothing.
 func WithLogger(l *slog.Logger) Option {
 	return func(cfg *config) { cfg.logger = l }
 }
 
 // WithIdempotencyHeader sets the header that carries idempotency keys for
-// every rule that does not set its own; empty means
-// [DefaultIdempotencyHeader].
-func WithIdempotencyHeader(name string) Option {
-	return func(cfg *config) { cfg.keyHeader = name }
-}
-
-// WithKeyFormat sets how keys are written in the header; the default is
-// [KeyToken].
-func WithKeyFormat(f KeyFormat) Option {
-	return func(cfg *config) { cfg.keyFormat = f }
-}
-
-// A Rule says how one endpoint recovers from conflicts. Its zero value
-// recovers nothing that needs endpoint knowledge: stale versions abort
-// (there is no merge function), duplicates are adopted only when the
-// existing resource can be found and matches, waits and aborts behave as
-// for any endpoint.
-type Rule struct {
-	// Merge merges a stale write: base is the representation the write was
-	// based on, ours the request body, theirs the current representation.
-	// [MergeJSON] suits JSON documents written with PUT; [RebaseMergePatch]
-	// suits JSON merge patches sent with PATCH. A field the server owns
-	// (an updated_at, a version in the body of an ETag endpoint) that the
-	// write leaves out or leaves at its old value makes MergeJSON report a
-	// conflict there; [NewJSONMerge] with [PathPolicy](ptr, [TakeTheirs])
-	// resolves it. The base is the representation this client read at the
-	// write's URL and version (read to the end of its body), or the one given
-	// with [WithBase].
-	Merge MergeFunc
-
-	// Resolve chooses how a stale version is resolved. The zero value,
-	// [ResolveMerge], merges with Merge and aborts if Merge is nil.
-	Resolve Resolution
-
-	// VersionField is the JSON Pointer ("/version") of a version field in
-	// the body that works as the precondition. If empty, the version
-	// travels as an ETag: If-Match on writes, ETag on reads.
-	VersionField string
-
-	// Refresh returns the URL to read the current representation from;
-	// nil means the request's own URL. It must return a URL on the same
-	// origin.
-	Refresh func(req *http.Request) string
-
-	// Lookup finds the resource a duplicate create collided with and
-	// returns its URL, or "" if it cannot be found. If nil, the conflict's
-	// Location (header or body) is used, then its existing id appended to
-	// the request's URL path ("POST /users" + "u_7" = "/users/u_7"), and
-	// for a create by PUT the request's own URL.
-	Lookup func(ctx context.Context, c *Conflict, req *http.Request) (string, error)
-
-	// Same reports whether the existing resource is the one this request
-	// meant to create. If nil, it is when the existing resource records this
-	// request's idempotency key (a field "idempotency_key" or
-	// "idempotencyKey"), or when every top-level field of the request body
-	// has the same value in the existing resource.
-	Same func(req []byte, existing []byte) bool
-
-	// Statuses are extra status codes that count as conflicts on this
-	// endpoint, beyond 409, 412, 423 and 428 (for example 400 for an API
-	// that reports duplicates as bad requests).
-	Statuses []int
-
-	// MaxAttempts and MaxElapsed override the client's bounds for this
-	// endpoint when positive.
-	MaxAttempts int
-	MaxElapsed  time.Duration
-
-	// IdempotencyHeader overrides the client's idempotency header name.
-	IdempotencyHeader string
-
-	// Idempotent attaches an idempotency key to this endpoint's requests
-	// whatever their method. Without it, keys go on POST requests only.
-	Idempotent bool
-}
-
-// A Resolution says how a stale version is resolved.
-type Resolution int
-
-const (
-	// ResolveMerge merges base, ours and theirs with the rule's Merge and
-	// re-sends the result with the fresh precondition. A merge conflict
-	// aborts with [ErrMergeConflict].
-	ResolveMerge Resolution = iota
-	// ClientWins re-sends the request body unchanged with the fresh
-	// precondition, overwriting whatever changed on the server. It needs no
-	// base. Use it only where last-write-wins is really meant.
-	ClientWins
-	// ServerWins keeps the server's current representation: nothing is
-	// re-sent, and the call returns the current representation with
-	// [ServerWon].
-	ServerWins
-	// Manual aborts with base, ours and theirs in the [Error], for the
-	// caller to decide.
-	Manual
-)
-
-var resolutionNames = [...]string{"merge", "client_wins", "server_wins", "manual"}
-
-// String returns the resolution's lowercase name.
-func (r Resolution) String() string {
-	if r < 0 || int(r) >= len(resolutionNames) {
-		return "resolution(?)"
-	}
-	return resolutionNames[r]
+// every rule that does not name its own; empty means
+// [DefaultIdempotencyHeader]. With quoted, keys are written as
+// structured-field strings (Idempotency-Key: "8e03978e-..."), as the IETF
+// Idempotency-Key draft specifies; otherwise bare, as most servers expect
+// today.
+func WithIdempotencyHeader(name string, quoted bool) Option {
+	return func(cfg *config) { cfg.keyHeader, cfg.keyQuoted = name, quoted }
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/go-conflict/conflict/conflicttest"
+	"github.com/go-conflict/conflict/jsonmerge"
 )
 
 // noWait skips waits but records them.
@@ -72,7 +73,7 @@ func decode(t *testing.T, s string) map[string]any {
 	return m
 }
 
-var docRule = WithRule("PUT /documents/{id}", Rule{Merge: MergeJSON})
+var docRule = WithRule("PUT /documents/{id}", Rule{Merge: jsonmerge.Merge})
 
 // staleWrite reads d1 through c, lets another writer change "body", then
 // writes "title" on the version c read.
@@ -126,7 +127,7 @@ func TestStaleMergedEveryDialect(t *testing.T) {
 		for _, field := range []bool{false, true} {
 			name := fmt.Sprintf("%s/etag", d)
 			opts := []conflicttest.Option{conflicttest.WithDialect(d)}
-			rule := Rule{Merge: MergeJSON}
+			rule := Rule{Merge: jsonmerge.Merge}
 			if field {
 				name = fmt.Sprintf("%s/field", d)
 				opts = append(opts, conflicttest.WithVersionIn(conflicttest.VersionBody))
@@ -156,7 +157,7 @@ func TestStaleMergedFromConflictBody(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/field=%v", d, field), func(t *testing.T) {
 				t.Parallel()
 				opts := []conflicttest.Option{conflicttest.WithDialect(d), conflicttest.WithCurrentInConflict(true)}
-				rule := Rule{Merge: MergeJSON}
+				rule := Rule{Merge: jsonmerge.Merge}
 				if field {
 					opts = append(opts, conflicttest.WithVersionIn(conflicttest.VersionBody))
 					rule.VersionField = "/version"
@@ -164,7 +165,7 @@ func TestStaleMergedFromConflictBody(t *testing.T) {
 				srv := conflicttest.NewServer(opts...)
 				t.Cleanup(srv.Close)
 				var steps []Step
-				c := New(WithRule("PUT /documents/{id}", rule), WithHook(func(e Event) { steps = append(steps, e.Step) }))
+				c := New(WithRule("PUT /documents/{id}", rule), WithHook(func(_ context.Context, e Event) { steps = append(steps, e.Step) }))
 				resp, got, err := staleWrite(t, srv, c, field)
 				if err != nil {
 					t.Fatal(err)
@@ -216,7 +217,7 @@ func TestStaleWithoutBaseAborts(t *testing.T) {
 	}
 	var e *Error
 	errors.As(err, &e)
-	var mc *MergeConflictError
+	var mc *jsonmerge.ConflictError
 	if !errors.As(err, &mc) || len(mc.Conflicts) != 1 || mc.Conflicts[0].Path != "/title" {
 		t.Errorf("merge conflict = %v, want one at /title", mc)
 	}
@@ -300,7 +301,7 @@ func TestAdopt(t *testing.T) {
 					if !errors.Is(err, errNotFound) {
 						t.Fatalf("err = %v, want errNotFound", err)
 					}
-					c = New(WithRule("POST /users", Rule{Lookup: func(ctx context.Context, cf *Conflict, r *http.Request) (string, error) {
+					c = New(WithRule("POST /users", Rule{LocateExisting: func(ctx context.Context, cf *Conflict, r *http.Request) (string, error) {
 						return "/users/" + id.(string), nil
 					}}))
 					resp, err = c.Do(req())
@@ -386,7 +387,7 @@ func TestKeyInUseWaitedOut(t *testing.T) {
 			t.Cleanup(srv.Close)
 			var events []Event
 			var mu sync.Mutex
-			c := New(WithMaxWait(20*time.Millisecond), WithMaxAttempts(50), WithHook(func(e Event) {
+			c := New(WithLimits(Limits{MaxWait: 20 * time.Millisecond}), WithLimits(Limits{MaxAttempts: 50}), WithHook(func(_ context.Context, e Event) {
 				mu.Lock()
 				events = append(events, e)
 				mu.Unlock()
@@ -491,7 +492,7 @@ func TestConflictForeverEndsAtBound(t *testing.T) {
 		io.WriteString(w, `{"error":"version_conflict","current":{"title":"theirs","n":1}}`)
 	}))
 	t.Cleanup(srv.Close)
-	c := New(WithRule("PUT /documents/{id}", Rule{Resolve: ClientWins}), WithMaxAttempts(3))
+	c := New(WithRule("PUT /documents/{id}", Rule{Resolve: ClientWins}), WithLimits(Limits{MaxAttempts: 3}))
 	req := newRequest(t, "PUT", srv.URL+"/documents/1", `{"title":"ours"}`)
 	req.Header.Set("If-Match", `"1"`)
 	_, err := c.Do(req)
@@ -523,7 +524,7 @@ func TestNonReplayableBody(t *testing.T) {
 	t.Parallel()
 	srv := conflicttest.NewServer()
 	t.Cleanup(srv.Close)
-	c := New(docRule, WithMaxBodyBuffer(16))
+	c := New(docRule, WithLimits(Limits{MaxBodyBuffer: 16}))
 	srv.PutDocument("d1", `{"title":"a"}`)
 	resp, _ := do(t, c, newRequest(t, "GET", srv.URL+"/documents/d1", ""))
 	srv.PutDocument("d1", `{"title":"a","other":1}`)
@@ -582,7 +583,7 @@ func TestTransportRetries(t *testing.T) {
 				w.WriteHeader(200)
 			}))
 			t.Cleanup(srv.Close)
-			c := New(WithBackoff(time.Millisecond, 2*time.Millisecond))
+			c := New(WithLimits(Limits{BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond}))
 			resp, err := c.Do(newRequest(t, tc.method, srv.URL+"/x", `{"a":1}`))
 			if err != nil {
 				t.Fatal(err)
@@ -613,7 +614,7 @@ func TestStandardClientPassesConflictThrough(t *testing.T) {
 	var order struct{ ID string }
 	json.NewDecoder(resp.Body).Decode(&order)
 	resp.Body.Close()
-	if r := ResultOf(resp); r == nil || r.Outcome != Created || r.IdempotencyKey == "" {
+	if r := ResultOf(resp); r == nil || r.Outcome != Sent || r.IdempotencyKey == "" {
 		t.Errorf("ResultOf = %+v, want created with a key", r)
 	}
 	resp, err = hc.Post(srv.URL+"/orders/"+order.ID+"/deliver", "", nil)
@@ -704,7 +705,7 @@ func TestContention(t *testing.T) {
 	srv := conflicttest.NewServer(conflicttest.WithCurrentInConflict(true))
 	t.Cleanup(srv.Close)
 	srv.PutDocument("hot", `{"title":"shared"}`)
-	c := New(WithRule("PUT /documents/{id}", Rule{Merge: MergeJSON}), WithMaxAttempts(1000), WithMaxElapsed(2*time.Minute))
+	c := New(WithRule("PUT /documents/{id}", Rule{Merge: jsonmerge.Merge}), WithLimits(Limits{MaxAttempts: 1000}), WithLimits(Limits{MaxElapsed: 2 * time.Minute}))
 	var wg sync.WaitGroup
 	for g := range writers {
 		wg.Add(1)
@@ -751,7 +752,7 @@ func TestEventsRedacted(t *testing.T) {
 	t.Parallel()
 	srv := serve(t, reply{status: 409, header: map[string]string{"Content-Type": "application/json"}, body: `{"error":"invalid_transition","current_state":"secret-state"}`})
 	var got []Event
-	c := New(WithHook(func(e Event) { got = append(got, e) }))
+	c := New(WithHook(func(_ context.Context, e Event) { got = append(got, e) }))
 	req := newRequest(t, "POST", strings.Replace(srv.URL, "http://", "http://user:pw@", 1)+"/orders/1/cancel?token=abc", `{"reason":"private"}`)
 	c.Do(req)
 	if len(got) != 2 || got[0].Step != StepConflict || got[1].Step != StepAbort {
@@ -786,7 +787,7 @@ func TestWaitHonoursRetryAfterCapped(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	var w waits
-	c := New(w.option(), WithMaxWait(5*time.Second), WithBackoff(100*time.Millisecond, 400*time.Millisecond), WithMaxAttempts(4))
+	c := New(w.option(), WithLimits(Limits{MaxWait: 5 * time.Second}), WithLimits(Limits{BackoffMin: 100 * time.Millisecond, BackoffMax: 400 * time.Millisecond}), WithLimits(Limits{MaxAttempts: 4}))
 	_, err := c.Do(newRequest(t, "POST", srv.URL+"/users", `{"a":1}`))
 	if !errors.Is(err, ErrAttemptsExhausted) {
 		t.Fatalf("err = %v, want attempts exhausted", err)
@@ -848,8 +849,8 @@ func TestRulePatterns(t *testing.T) {
 			t.Errorf("%s %s matched %q, want %q", tc.method, tc.url, got, tc.want)
 		}
 	}
-	if r := set.matchPath(newRequest(t, "GET", "http://other.example/documents/1", "")); r == nil || r.VersionField != "/a" {
-		t.Errorf("matchPath(GET) = %+v, want the PUT rule's path", r)
+	if r := set.matchAnyMethod(newRequest(t, "GET", "http://other.example/documents/1", "")); r == nil || r.VersionField != "/a" {
+		t.Errorf("matchAnyMethod(GET) = %+v, want the PUT rule's path", r)
 	}
 }
 
@@ -862,7 +863,7 @@ func TestVersionFieldWithIfMatch(t *testing.T) {
 			t.Parallel()
 			srv := conflicttest.NewServer(conflicttest.WithCurrentInConflict(current))
 			t.Cleanup(srv.Close)
-			c := New(WithRule("PUT /documents/{id}", Rule{Merge: MergeJSON, VersionField: "/version"}))
+			c := New(WithRule("PUT /documents/{id}", Rule{Merge: jsonmerge.Merge, VersionField: "/version"}))
 			resp, got, err := staleWrite(t, srv, c, false) // If-Match and "version":1
 			if err != nil {
 				t.Fatal(err)
@@ -890,18 +891,18 @@ func TestTransportRetryEvents(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	var events []Event
-	c := New(WithBackoff(time.Millisecond, 2*time.Millisecond), WithHook(func(e Event) { events = append(events, e) }))
+	c := New(WithLimits(Limits{BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond}), WithHook(func(_ context.Context, e Event) { events = append(events, e) }))
 	resp, _ := do(t, c, newRequest(t, "PUT", srv.URL+"/x", `{}`))
 	if resp.StatusCode != 200 || len(events) != 3 {
 		t.Fatalf("status %d, events %+v", resp.StatusCode, events)
 	}
-	if e := events[0]; e.Step != StepTransportRetry || e.Status != 0 || e.Err == nil || e.Call != 1 {
+	if e := events[0]; e.Step != StepTransportRetry || e.Status != 0 || e.Err == nil || e.CallID != 1 {
 		t.Errorf("first retry %+v, want a connection error", e)
 	}
 	if e := events[1]; e.Step != StepTransportRetry || e.Status != 502 || e.Wait <= 0 {
 		t.Errorf("second retry %+v, want the 502", e)
 	}
-	if e := events[2]; e.Step != StepDone || e.Outcome != Updated {
+	if e := events[2]; e.Step != StepDone || e.Outcome != Sent {
 		t.Errorf("last event %+v, want done/updated", e)
 	}
 }
@@ -942,7 +943,7 @@ func TestRuleLimitsOverrideClient(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	var w waits
-	c := New(w.option(), WithMaxAttempts(10), WithRule("PUT /slow/{id}", Rule{MaxAttempts: 2}))
+	c := New(w.option(), WithLimits(Limits{MaxAttempts: 10}), WithRule("PUT /slow/{id}", Rule{MaxAttempts: 2}))
 	_, err := c.Do(newRequest(t, "PUT", srv.URL+"/slow/1", `{}`))
 	if !errors.Is(err, ErrAttemptsExhausted) || hits.Load() != 2 {
 		t.Fatalf("err = %v after %d sends, want attempts exhausted after 2", err, hits.Load())
@@ -974,21 +975,28 @@ func TestRefreshOnOtherOriginNotFollowed(t *testing.T) {
 
 func TestBaseCacheBounded(t *testing.T) {
 	t.Parallel()
-	bc := newBaseCache(2)
-	bc.put("u", "etag:1", []byte("one"))
-	bc.put("u", "etag:2", []byte("two"))
-	bc.get("u", "etag:1") // most recently used now
-	bc.put("u", "etag:3", []byte("three"))
-	if _, ok := bc.get("u", "etag:2"); ok {
+	// Each entry costs its data and its key: 3+1 bytes here; a bound of
+	// 17 holds four entries' worth, and put refuses one over a quarter.
+	bc := newBaseCache(17)
+	bc.put("1", []byte("one"))
+	bc.put("2", []byte("two"))
+	bc.get("1") // most recently used now
+	bc.put("3", []byte("thr"))
+	bc.put("4", []byte("fou"))
+	bc.put("5", []byte("fiv"))
+	if _, ok := bc.get("2"); ok {
 		t.Error("the least recently used entry was kept past the bound")
 	}
-	for _, v := range []string{"etag:1", "etag:3"} {
-		if _, ok := bc.get("u", v); !ok {
-			t.Errorf("%s evicted", v)
+	for _, k := range []string{"1", "4", "5"} {
+		if _, ok := bc.get(k); !ok {
+			t.Errorf("%s evicted", k)
 		}
 	}
-	bc.put("u", "", []byte("no version"))
-	if bc.lru.Len() != 2 {
-		t.Errorf("%d entries, want 2", bc.lru.Len())
+	bc.put("big", []byte("more than a quarter"))
+	if _, ok := bc.get("big"); ok {
+		t.Error("an entry over a quarter of the bound was kept")
+	}
+	if bc.bytes > 17 {
+		t.Errorf("%d bytes held, bound 17", bc.bytes)
 	}
 }

@@ -1,9 +1,8 @@
 package conflict
 
 import (
+	"context"
 	"net/http"
-
-	"github.com/go-conflict/conflict/internal/retry"
 )
 
 // An Outcome is what happened to a call, as [ResultOf] reports it.
@@ -11,13 +10,14 @@ type Outcome int
 
 // The outcomes of a call.
 const (
-	// Passed: the server's answer is returned as it is, and it is not a
-	// successful write (a read, or a response that is not a conflict).
-	Passed Outcome = iota
-	// Created: a create succeeded (a 2xx to a POST, or a 201).
-	Created
-	// Updated: a write other than a create succeeded.
-	Updated
+	// Sent: the response is the server's answer to the request as the
+	// caller wrote it (after transport retries, if any), whatever its
+	// status: no conflict had to be recovered.
+	Sent Outcome = iota
+	// Waited: the server answered with a conflict that asked to wait (an
+	// idempotency key in use, a locked resource); the call waited and sent
+	// the same request again, and the server accepted it.
+	Waited
 	// Merged: a stale write was merged with the current state and re-sent,
 	// and the server accepted it.
 	Merged
@@ -25,7 +25,8 @@ const (
 	// ([ClientWins]), and the server accepted it.
 	Overwrote
 	// ServerWon: a stale write was dropped in favour of the server's current
-	// state ([ServerWins]); the response is that state.
+	// state ([ServerWins]), or it was found already applied there; the
+	// response is that state.
 	ServerWon
 	// Adopted: a create found its resource already there, and it is the one
 	// this request meant to create; the response is that resource.
@@ -34,7 +35,7 @@ const (
 	Aborted
 )
 
-var outcomeNames = [...]string{"passed", "created", "updated", "merged", "overwrote", "server_won", "adopted", "aborted"}
+var outcomeNames = [...]string{"sent", "waited", "merged", "overwrote", "server_won", "adopted", "aborted"}
 
 // String returns the outcome's lowercase name.
 func (o Outcome) String() string {
@@ -63,17 +64,34 @@ type Result struct {
 	Err *Error
 }
 
+// resultCtx is the context of every request a call sends: the caller's
+// context, and the call's Result, which is all a response keeps of the call.
+type resultCtx struct {
+	context.Context
+	res     Result
+	retried bool // a transport retry happened
+}
+
+type resultKey struct{}
+
+func (r *resultCtx) Value(key any) any {
+	if key == (resultKey{}) {
+		return r
+	}
+	return r.Context.Value(key)
+}
+
 // ResultOf reports what the [Client] did to produce resp, or nil when resp
 // does not come from a Client.
 func ResultOf(resp *http.Response) *Result {
 	if resp == nil || resp.Request == nil {
 		return nil
 	}
-	st, _ := retry.PermissionFrom(resp.Request.Context()).(*call)
-	if st == nil {
+	rc, _ := resp.Request.Context().Value(resultKey{}).(*resultCtx)
+	if rc == nil {
 		return nil
 	}
-	r := st.res
+	r := rc.res
 	r.Keys = append([]string(nil), r.Keys...)
 	return &r
 }

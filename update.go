@@ -2,16 +2,20 @@ package conflict
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
+	"time"
+
+	"github.com/go-conflict/conflict/internal/retry"
+	"github.com/go-conflict/conflict/jsonmerge"
 )
 
-type updateCtx struct{}
+type updateKey struct{}
 
 // errRederive stops a stale write sent by Update, which re-derives it
 // instead of merging it.
@@ -38,9 +42,29 @@ var errRederive = errors.New("stale write left to Update to re-derive")
 func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) error) (T, error) {
 	var zero T
 	c.init()
-	ctx = context.WithValue(ctx, updateCtx{}, true)
-	var last error
-	for attempt := 1; attempt <= c.cfg.maxAttempts; attempt++ {
+	attempts, elapsed := c.limits.MaxAttempts, c.limits.MaxElapsed
+	if put, err := http.NewRequest(http.MethodPut, url, nil); err == nil {
+		if r := c.rules.match(put); r != nil {
+			attempts = cmp.Or(max(r.MaxAttempts, 0), attempts)
+			elapsed = cmp.Or(max(r.MaxElapsed, 0), elapsed)
+		}
+	}
+	deadline := time.Now().Add(elapsed)
+	ctx = context.WithValue(ctx, updateKey{}, true)
+	var last *Error
+	for attempt := 1; attempt <= attempts; attempt++ {
+		if attempt > 1 {
+			// Stale: other writers contend for the resource. Waits with
+			// full jitter, growing while conflicts persist, spread the
+			// writers out instead of colliding again at once.
+			d := retry.FullJitter(staleBackoff, c.limits.BackoffMax, attempt-2)
+			if time.Now().Add(d).After(deadline) {
+				break
+			}
+			if err := c.cfg.wait(ctx, d); err != nil {
+				return zero, err
+			}
+		}
 		v, done, err := updateOnce(ctx, c, url, mutate)
 		if done || err == nil {
 			return v, err
@@ -49,12 +73,10 @@ func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) e
 		if !errors.As(err, &e) || e.Conflict == nil || e.Conflict.Kind != StaleVersion || !errors.Is(err, errRederive) {
 			return zero, err
 		}
-		last = err
+		last = e
 	}
-	var e *Error
-	errors.As(last, &e)
-	e.Reason, e.Err, e.Attempts = ErrAttemptsExhausted, nil, c.cfg.maxAttempts
-	return zero, e
+	last.Reason, last.Err, last.Attempts = ErrAttemptsExhausted, nil, attempts
+	return zero, last
 }
 
 // updateOnce runs one read-modify-write. done reports that the result is
@@ -69,7 +91,7 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, mutate func(*
 	if err != nil {
 		return v, true, err
 	}
-	read, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.maxBodyBuffer+1))
+	read, err := io.ReadAll(io.LimitReader(resp.Body, c.limits.MaxBodyBuffer+1))
 	resp.Body.Close()
 	if err != nil {
 		return v, true, err
@@ -77,16 +99,16 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, mutate func(*
 	if resp.StatusCode != http.StatusOK {
 		return v, true, fmt.Errorf("conflict: Update: GET %s answered %d", redact(req.URL), resp.StatusCode)
 	}
-	if int64(len(read)) > c.cfg.maxBodyBuffer {
-		return v, true, fmt.Errorf("conflict: Update: GET %s: representation larger than %d bytes", redact(req.URL), c.cfg.maxBodyBuffer)
+	if int64(len(read)) > c.limits.MaxBodyBuffer {
+		return v, true, fmt.Errorf("conflict: Update: GET %s: representation larger than %d bytes", redact(req.URL), c.limits.MaxBodyBuffer)
 	}
 	put, _ := http.NewRequestWithContext(ctx, http.MethodPut, url, nil)
-	field := ""
+	var field []string
 	if r := c.rules.match(put); r != nil {
-		field = r.VersionField
+		field = r.versionPtr
 	}
-	etag := resp.Header.Get("ETag")
-	if field == "" && (etag == "" || strings.HasPrefix(etag, "W/")) {
+	etag := strongETag(resp.Header)
+	if field == nil && etag == "" {
 		return v, true, fmt.Errorf("conflict: Update: GET %s gave no strong ETag to write under; set Rule.VersionField for a version in the body", redact(req.URL))
 	}
 
@@ -111,11 +133,11 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, mutate func(*
 	if bytes.Equal(b0, b1) {
 		return after, true, nil // nothing to write
 	}
-	patch, err := CreateMergePatch(b0, b1)
+	patch, err := jsonmerge.CreatePatch(b0, b1)
 	if err != nil {
 		return v, true, err
 	}
-	body, err := MergePatch(read, patch)
+	body, err := jsonmerge.ApplyPatch(read, patch)
 	if err != nil {
 		return v, true, err
 	}
@@ -124,7 +146,7 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, mutate func(*
 	put.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	put.ContentLength = int64(len(body))
 	put.Header.Set("Content-Type", "application/json")
-	if field == "" {
+	if field == nil {
 		put.Header.Set("If-Match", etag)
 	}
 	resp, err = c.Do(put)
@@ -135,7 +157,7 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, mutate func(*
 	if resp.StatusCode/100 != 2 {
 		return v, true, fmt.Errorf("conflict: Update: PUT %s answered %d", redact(put.URL), resp.StatusCode)
 	}
-	written, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.maxBodyBuffer))
+	written, err := io.ReadAll(io.LimitReader(resp.Body, c.limits.MaxBodyBuffer))
 	if err != nil || len(bytes.TrimSpace(written)) == 0 {
 		return after, true, nil
 	}

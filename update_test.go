@@ -34,7 +34,7 @@ func TestUpdateConcurrentCounter(t *testing.T) {
 			srv := conflicttest.NewServer(opts...)
 			t.Cleanup(srv.Close)
 			srv.PutDocument("ctr", `{"title":"counter","count":0,"owner":"not modelled by counterDoc"}`)
-			c := New(append(copts, WithMaxAttempts(500))...)
+			c := New(append(copts, WithLimits(Limits{MaxAttempts: 500}))...)
 			const mutators, each = 16, 10
 			var wg sync.WaitGroup
 			for range mutators {
@@ -101,7 +101,7 @@ func TestUpdateBounded(t *testing.T) {
 	srv.PutDocument("d", `{"title":"x","count":0}`)
 	calls := 0
 	// Every mutate races with another writer, so every write is stale.
-	_, err := Update(context.Background(), New(WithMaxAttempts(3)), srv.URL+"/documents/d", func(d *counterDoc) error {
+	_, err := Update(context.Background(), New(WithLimits(Limits{MaxAttempts: 3})), srv.URL+"/documents/d", func(d *counterDoc) error {
 		calls++
 		srv.PutDocument("d", `{"title":"moved `+strings.Repeat("!", calls)+`","count":0}`)
 		d.Count++

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-conflict/conflict"
 	"github.com/go-conflict/conflict/conflicttest"
+	"github.com/go-conflict/conflict/jsonmerge"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/util/retry"
 )
@@ -32,7 +33,7 @@ func conflictContender(name string, current bool, opts ...conflict.Option) conte
 	return contender{name: name, currentInConflict: current, updater: func(hc *http.Client, url string) func(string) (int, error) {
 		all := append([]conflict.Option{
 			conflict.WithHTTPClient(hc),
-			conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: conflict.MergeJSON}),
+			conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}),
 		}, opts...)
 		c := conflict.New(all...)
 		return func(field string) (int, error) { return conflictUpdate(c, url, field, inHeader, nil) }
@@ -43,8 +44,8 @@ func conflictContender(name string, current bool, opts ...conflict.Option) conte
 // clients re-send at once after a merge; the RetryOnConflict loops wait
 // retry.DefaultRetry's 10 ms (±10%) between tries.
 var contenders = []contender{
-	conflictContender("conflict/attempts=1000", false, conflict.WithMaxAttempts(1000), conflict.WithMaxElapsed(time.Minute)),
-	conflictContender("conflict/attempts=1000/current-in-412", true, conflict.WithMaxAttempts(1000), conflict.WithMaxElapsed(time.Minute)),
+	conflictContender("conflict/attempts=1000", false, conflict.WithLimits(conflict.Limits{MaxAttempts: 1000}), conflict.WithLimits(conflict.Limits{MaxElapsed: time.Minute})),
+	conflictContender("conflict/attempts=1000/current-in-412", true, conflict.WithLimits(conflict.Limits{MaxAttempts: 1000}), conflict.WithLimits(conflict.Limits{MaxElapsed: time.Minute})),
 	conflictContender("conflict/defaults", false),
 	{name: "RetryOnConflict/DefaultRetry", updater: func(hc *http.Client, url string) func(string) (int, error) {
 		return func(field string) (int, error) { return rocUpdate(hc, retry.DefaultRetry, url, field, inHeader, nil) }

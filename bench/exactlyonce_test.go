@@ -33,7 +33,7 @@ type creator struct {
 // conflictCreator sends creates through conflict.New with transport
 // retries: every POST carries an idempotency key, the same on every retry.
 func conflictCreator() creator {
-	c := conflict.New(conflict.WithTransportRetries(10), conflict.WithBackoff(time.Millisecond, 5*time.Millisecond))
+	c := conflict.New(conflict.WithLimits(conflict.Limits{TransportRetries: 10}), conflict.WithLimits(conflict.Limits{BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond}))
 	return creator{name: "conflict", create: func(url string, body []byte) (bool, error) {
 		req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {

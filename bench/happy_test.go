@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/go-conflict/conflict"
+	"github.com/go-conflict/conflict/jsonmerge"
 	"github.com/hashicorp/go-retryablehttp"
 )
 
@@ -64,7 +65,7 @@ func BenchmarkHappyPath(b *testing.B) {
 	cc := conflict.New()
 	b.Cleanup(cc.CloseIdleConnections)
 
-	cr := conflict.New(conflict.WithRule("/documents/{id}", conflict.Rule{Merge: conflict.MergeJSON}))
+	cr := conflict.New(conflict.WithRule("/documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}))
 	b.Cleanup(cr.CloseIdleConnections)
 
 	for _, op := range []struct {
@@ -246,7 +247,7 @@ func BenchmarkClientOverhead(b *testing.B) {
 	rc.HTTPClient = &http.Client{Transport: memTransport{}}
 	cc := conflict.New(conflict.WithHTTPClient(&http.Client{Transport: memTransport{}}))
 	cr := conflict.New(conflict.WithHTTPClient(&http.Client{Transport: memTransport{}}),
-		conflict.WithRule("/documents/{id}", conflict.Rule{Merge: conflict.MergeJSON}))
+		conflict.WithRule("/documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}))
 
 	for _, op := range []struct {
 		method string

@@ -6,7 +6,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/go-conflict/conflict"
+	"github.com/go-conflict/conflict/jsonmerge"
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	"k8s.io/apimachinery/pkg/util/jsonmergepatch"
 )
@@ -170,7 +170,7 @@ func TestMergeFixture(t *testing.T) {
 		obj(d, "status")["collisionCount"] = 0
 	})
 	for name, merge := range map[string]func(b, o, t []byte) ([]byte, error){
-		"conflict.MergeJSON": conflict.MergeJSON, "apimachinery": apimachineryMerge,
+		"jsonmerge.Merge": jsonmerge.Merge, "apimachinery": apimachineryMerge,
 	} {
 		got, err := merge(f.base, f.ours, f.theirs)
 		if err != nil {
@@ -182,14 +182,14 @@ func TestMergeFixture(t *testing.T) {
 	}
 }
 
-// BenchmarkMerge merges the ~10 KiB fixture with conflict.MergeJSON and
+// BenchmarkMerge merges the ~10 KiB fixture with jsonmerge.Merge and
 // with apimachinery's three-way JSON merge patch applied by json-patch.
 func BenchmarkMerge(b *testing.B) {
 	f := mergeFixture
 	for _, p := range []struct {
 		name  string
 		merge func(b, o, t []byte) ([]byte, error)
-	}{{"conflict.MergeJSON", conflict.MergeJSON}, {"apimachinery", apimachineryMerge}} {
+	}{{"jsonmerge.Merge", jsonmerge.Merge}, {"apimachinery", apimachineryMerge}} {
 		b.Run(p.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(f.base)))
@@ -224,7 +224,7 @@ func TestApimachineryRevertsConcurrentChange(t *testing.T) {
 	keeps := []byte(`{"title":"final","status":"closed","tags":["a","b"],"owner":{"name":"ana","team":"blue"},"version":4}`)
 	reverts := []byte(`{"title":"final","status":"open","tags":["a"],"owner":{"name":"ana","team":"red"},"version":3}`)
 
-	got, err := conflict.MergeJSON(base, ours, theirs)
+	got, err := jsonmerge.Merge(base, ours, theirs)
 	if err != nil {
 		t.Fatal(err)
 	}

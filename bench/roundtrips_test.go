@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-conflict/conflict"
 	"github.com/go-conflict/conflict/conflicttest"
+	"github.com/go-conflict/conflict/jsonmerge"
 )
 
 // TestRoundTripsPerRecoveredConflict counts, with the server's own
@@ -75,7 +76,7 @@ func TestRoundTripsPerRecoveredConflict(t *testing.T) {
 		hc := &http.Client{Transport: newTransport(2)}
 		switch r.peer {
 		case "conflict":
-			rule := conflict.Rule{Merge: conflict.MergeJSON}
+			rule := conflict.Rule{Merge: jsonmerge.Merge}
 			if r.mode == inBody {
 				rule.VersionField = "/version"
 			}

@@ -34,8 +34,8 @@ func TestSoak(t *testing.T) {
 	}
 
 	soak := conflictContender("conflict", false,
-		conflict.WithMaxAttempts(10_000), conflict.WithMaxElapsed(10*time.Minute),
-		conflict.WithTransportRetries(10), conflict.WithBackoff(time.Millisecond, 5*time.Millisecond))
+		conflict.WithLimits(conflict.Limits{MaxAttempts: 10_000}), conflict.WithLimits(conflict.Limits{MaxElapsed: 10 * time.Minute}),
+		conflict.WithLimits(conflict.Limits{TransportRetries: 10}), conflict.WithLimits(conflict.Limits{BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond}))
 
 	for _, round := range []struct {
 		name   string

@@ -27,6 +27,7 @@ import (
 
 	"github.com/go-conflict/conflict"
 	"github.com/go-conflict/conflict/conflicttest"
+	"github.com/go-conflict/conflict/jsonmerge"
 )
 
 // ---- The SDK ----
@@ -47,7 +48,7 @@ func NewDocsClient(base string, opts ...conflict.Option) *DocsClient {
 		conflict.WithRule("PUT /documents/{id}", conflict.Rule{
 			// Documents are JSON objects; another writer's change to a
 			// field we did not touch is kept.
-			Merge: conflict.MergeJSON,
+			Merge: jsonmerge.Merge,
 		}),
 	}, opts...)
 	return &DocsClient{base: strings.TrimSuffix(base, "/"), http: conflict.New(opts...)}
@@ -141,7 +142,7 @@ func (c *DocsClient) UpdateTitle(ctx context.Context, d *Document, title string)
 	var out Document
 	resp, err := c.call(ctx, "PUT", "/documents/"+url.PathEscape(d.ID), &next, http.Header{"If-Match": {d.ETag}}, &out)
 	var ce *conflict.Error
-	var mc *conflict.MergeConflictError
+	var mc *jsonmerge.ConflictError
 	if errors.As(err, &ce) && errors.As(err, &mc) {
 		e := &EditConflictError{DocumentID: d.ID}
 		for _, p := range mc.Conflicts {
@@ -259,7 +260,7 @@ func main() {
 	srv := conflicttest.NewServer()
 	defer srv.Close()
 	ctx := context.Background()
-	docs := NewDocsClient(srv.URL, conflict.WithHook(func(ev conflict.Event) {
+	docs := NewDocsClient(srv.URL, conflict.WithHook(func(_ context.Context, ev conflict.Event) {
 		if ev.Step == conflict.StepConflict {
 			fmt.Printf("      (server said %d %s; the client will %s)\n", ev.Status, ev.Reason, strategyOf(ev.Kind))
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/go-conflict/conflict"
 	"github.com/go-conflict/conflict/conflicttest"
+	"github.com/go-conflict/conflict/jsonmerge"
 )
 
 // setup starts a conflicttest server (problem+json) holding document doc1
@@ -16,7 +17,7 @@ func setup(t *testing.T) (*conflicttest.Server, *conflict.Client) {
 	srv := conflicttest.NewServer()
 	t.Cleanup(srv.Close)
 	srv.PutDocument("doc1", `{"title":"Draft","body":"Hello"}`)
-	c := conflict.New(conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: conflict.MergeJSON}))
+	c := conflict.New(conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}))
 	t.Cleanup(c.CloseIdleConnections)
 	return srv, c
 }

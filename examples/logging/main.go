@@ -22,6 +22,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +35,7 @@ import (
 
 	"github.com/go-conflict/conflict"
 	"github.com/go-conflict/conflict/conflicttest"
+	"github.com/go-conflict/conflict/jsonmerge"
 )
 
 func main() {
@@ -65,7 +67,7 @@ func main() {
 		counts = map[conflict.Kind]int{}
 		aborts int
 	)
-	hook := func(ev conflict.Event) {
+	hook := func(_ context.Context, ev conflict.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch ev.Step {
@@ -79,7 +81,7 @@ func main() {
 	client := conflict.New(
 		conflict.WithLogger(logger),
 		conflict.WithHook(hook),
-		conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: conflict.MergeJSON}),
+		conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}),
 	)
 
 	fmt.Println("# A stale update, merged")

@@ -2,13 +2,13 @@
 // github.com/go-conflict/conflict. Each endpoint's rule says how a stale
 // write is merged with what another writer stored meanwhile:
 //
-//   - PUT /documents/{id}: conflict.MergeJSON, the three-way JSON merge:
+//   - PUT /documents/{id}: jsonmerge.Merge, the three-way JSON merge:
 //     changes to different fields both survive;
-//   - PUT /documents/stock: a typed conflict.Merge[Stock] that knows what
+//   - PUT /documents/stock: a typed jsonmerge.Typed[Stock] that knows what
 //     the fields mean (a count is a counter, tags are a set), so two writers
 //     changing the same fields still merge;
-//   - PUT /documents/profile: conflict.NewJSONMerge with
-//     PathPolicy("/updated_at", conflict.TakeTheirs): the timestamp already
+//   - PUT /documents/profile: jsonmerge.New with
+//     PathPolicy("/updated_at", jsonmerge.TakeTheirs): the timestamp already
 //     on the server wins, and nothing else is overruled;
 //   - and a merge that cannot be decided (both writers changed a title
 //     differently): the client aborts with the conflicting paths and writes
@@ -33,6 +33,7 @@ import (
 
 	"github.com/go-conflict/conflict"
 	"github.com/go-conflict/conflict/conflicttest"
+	"github.com/go-conflict/conflict/jsonmerge"
 )
 
 // Stock is the typed view of the stock document.
@@ -69,10 +70,10 @@ func main() {
 	// profile documents have rules of their own, every other document uses
 	// the plain JSON merge.
 	client := conflict.New(
-		conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: conflict.MergeJSON}),
-		conflict.WithRule("PUT /documents/stock", conflict.Rule{Merge: conflict.Merge(mergeStock)}),
-		conflict.WithRule("PUT /documents/profile", conflict.Rule{Merge: conflict.NewJSONMerge(
-			conflict.PathPolicy("/updated_at", conflict.TakeTheirs),
+		conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}),
+		conflict.WithRule("PUT /documents/stock", conflict.Rule{Merge: jsonmerge.Typed(mergeStock)}),
+		conflict.WithRule("PUT /documents/profile", conflict.Rule{Merge: jsonmerge.New(
+			jsonmerge.PathPolicy("/updated_at", jsonmerge.TakeTheirs),
 		)}),
 	)
 	api := &api{client: client, base: srv.URL}
@@ -98,7 +99,7 @@ func main() {
 	base := `{"name":"Ada","bio":"","updated_at":"2025-01-01T10:00:00Z"}`
 	theirs := `{"name":"Ada Lovelace","bio":"","updated_at":"2025-01-01T10:03:00Z"}`
 	change := `{"bio":"Mathematician","updated_at":"2025-01-01T10:05:00Z"}`
-	_, err := conflict.MergeJSON([]byte(base), patch(base, change), []byte(theirs))
+	_, err := jsonmerge.Merge([]byte(base), patch(base, change), []byte(theirs))
 	fmt.Printf("   (MergeJSON alone would fail: %v)\n", err)
 	check(errors.Is(err, conflict.ErrMergeConflict), "MergeJSON did not report the timestamp conflict")
 	srv.PutDocument("profile", base)
@@ -114,7 +115,7 @@ func main() {
 	fmt.Println(`   we change    {"title":"Q3 plan v2","owner":"lee"}`)
 	_, err = api.put("memo", patch(string(read), `{"title":"Q3 plan v2","owner":"lee"}`), etag)
 	var e *conflict.Error
-	var mc *conflict.MergeConflictError
+	var mc *jsonmerge.ConflictError
 	if !errors.As(err, &e) || !errors.Is(err, conflict.ErrMergeConflict) || !errors.As(err, &mc) {
 		log.Fatalf("FAIL: got %v, want a merge conflict", err)
 	}
@@ -186,7 +187,7 @@ func (a *api) put(id string, body []byte, etag string) (*http.Response, error) {
 // including the server's "version": a PUT body that left it out would
 // delete it, and that would conflict with the server's own change to it.
 func patch(doc, change string) []byte {
-	out, err := conflict.MergePatch([]byte(doc), []byte(change))
+	out, err := jsonmerge.ApplyPatch([]byte(doc), []byte(change))
 	must(err)
 	return out
 }

@@ -32,6 +32,7 @@ import (
 
 	"github.com/go-conflict/conflict"
 	"github.com/go-conflict/conflict/conflicttest"
+	"github.com/go-conflict/conflict/jsonmerge"
 )
 
 func main() {
@@ -43,7 +44,7 @@ func main() {
 	// needs is how to merge a stale document write.
 	var tr tracer
 	client := conflict.New(
-		conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: conflict.MergeJSON}),
+		conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}),
 		conflict.WithHook(tr.hook),
 	)
 
@@ -134,7 +135,7 @@ func keyInFlight(srv *conflicttest.Server) {
 	fmt.Printf("   second       %s\n", second.line)
 	n := srv.Stats().Creates["key:"+key]
 	fmt.Printf("   server       %d order created for the key\n", n)
-	check(n == 1 && r1.orderID == second.orderID && r1.outcome == conflict.Created && second.outcome == conflict.Created &&
+	check(n == 1 && r1.orderID == second.orderID && r1.outcome == conflict.Sent && second.outcome == conflict.Waited &&
 		r1.attempts+second.attempts == 3,
 		"the in-flight key was not waited out into one order")
 }
@@ -241,7 +242,7 @@ type tracer struct {
 	events []conflict.Event
 }
 
-func (t *tracer) hook(ev conflict.Event) {
+func (t *tracer) hook(_ context.Context, ev conflict.Event) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.events = append(t.events, ev)

@@ -130,8 +130,8 @@ func run(msgs []message, ctxFor func(message) context.Context) (*conflicttest.Se
 			client := conflict.New(
 				// A lost response is a transport failure: the create is
 				// re-sent, with the same key, up to 6 times.
-				conflict.WithTransportRetries(6),
-				conflict.WithBackoff(10*time.Millisecond, 200*time.Millisecond),
+				conflict.WithLimits(conflict.Limits{TransportRetries: 6}),
+				conflict.WithLimits(conflict.Limits{BackoffMin: 10 * time.Millisecond, BackoffMax: 200 * time.Millisecond}),
 			)
 			defer client.CloseIdleConnections()
 			for m := range queue {

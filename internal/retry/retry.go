@@ -1,11 +1,13 @@
-// Package retry is the one place that uses go-retryablehttp: it sends a
-// request with transport-level retries (connection errors, 5xx, 429) and
-// keeps every go-retryablehttp type out of the public API.
+// Package retry sends one request with transport-level retries (connection
+// errors, 5xx, 429): the loop, its waits and its policy. It decides which
+// failures are transient with go-retryablehttp's policy and keeps every
+// go-retryablehttp type out of the public API. It knows nothing of
+// conflicts; its caller passes everything it needs as arguments.
 package retry
 
 import (
 	"context"
-	"log/slog"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -15,95 +17,133 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 )
 
-// Config is a sender's configuration. Zero fields are not defaulted here;
-// the caller fills them in.
-type Config struct {
-	HTTPClient *http.Client
-	Logger     *slog.Logger // nil: silent
-	MaxRetries int          // retries after the first try
+// A Policy bounds the retries of one send.
+type Policy struct {
+	MaxRetries int // retries after the first try; 0 turns retries off
 	WaitMin    time.Duration
 	WaitMax    time.Duration
 	// MaxRetryAfter caps a server's Retry-After on 429 and 503.
 	MaxRetryAfter time.Duration
 }
 
-// A Sender sends requests with transport retries. It is safe for concurrent
-// use.
-type Sender struct {
-	c *retryablehttp.Client
+// A SendFunc sends one request once: an http.Client's Do, or an
+// http.RoundTripper's RoundTrip.
+type SendFunc func(*http.Request) (*http.Response, error)
+
+// A Retry is what Do tells its caller before it retries.
+type Retry struct {
+	N      int           // 1 for the first retry
+	Status int           // the failed try's status, 0 for a transport error
+	Err    error         // the failed try's error, if any
+	Wait   time.Duration // how long Do is about to wait
 }
 
-type ctxKey struct{}
+// An OnRetry hook is called before each retry waits. It returns the context
+// that the wait and the retried request use (nil keeps the request's own),
+// and false to give up instead: Do then returns the failed try's result.
+type OnRetry func(Retry) (context.Context, bool)
 
-// A Permission says whether the request being sent may be sent again, and
-// hears about each retry. It travels in the request's context: the
-// context's Value returns it for the key IsPermissionKey recognises. A
-// request whose context carries no Permission is never retried.
-type Permission interface {
-	// MayRetry is asked after every failed try.
-	MayRetry() bool
-	// Failed is told of a failed try that may be retried: its status (0 for
-	// a transport error) and error.
-	Failed(status int, err error)
-	// Retrying is told that retry n (1 for the first) is about to be sent.
-	Retrying(n int)
-}
-
-// IsPermissionKey reports whether key is the context key of a Permission,
-// for a context type that carries one itself.
-func IsPermissionKey(key any) bool {
-	_, ok := key.(ctxKey)
-	return ok
-}
-
-// PermissionFrom returns the Permission in ctx, or nil.
-func PermissionFrom(ctx context.Context) Permission {
-	p, _ := ctx.Value(ctxKey{}).(Permission)
-	return p
-}
-
-// New returns a Sender.
-func New(cfg Config) *Sender {
-	c := retryablehttp.NewClient() // never a zero Client: it panics
-	c.HTTPClient = cfg.HTTPClient
-	c.Logger = nil // the default writes to stderr
-	if cfg.Logger != nil {
-		c.Logger = cfg.Logger // *slog.Logger is a LeveledLogger
+// Do sends req with send and retries it, at most p.MaxRetries times, while
+// the failure is transient and retryable allows it. Each retry sends a body
+// from req.GetBody; a request with a body and no GetBody is never retried.
+// The final response, if any, is returned with its body intact even when
+// retries ran out, and Do touches nothing of the sender's (it never closes
+// idle connections). It never modifies req.
+func Do(send SendFunc, req *http.Request, p Policy, retryable bool, on OnRetry) (*http.Response, error) {
+	resp, err := send(req)
+	if err == nil && !transientStatus(resp.StatusCode) {
+		return resp, nil // the common case, kept short
 	}
-	c.RetryMax = cfg.MaxRetries
-	c.RetryWaitMin = cfg.WaitMin
-	c.RetryWaitMax = cfg.WaitMax
-	c.ErrorHandler = retryablehttp.PassthroughErrorHandler // keep the last response
-	c.CheckRetry = checkRetry
-	// Bodies are rewound here, from the request's own GetBody, rather than
-	// through SetBody, which calls the body function once more up front.
-	c.PrepareRetry = func(req *http.Request) error {
-		if req.GetBody == nil {
-			return nil
+	for n := 1; retryable && n <= p.MaxRetries; n++ {
+		ctx := req.Context()
+		if ctx.Err() != nil {
+			break
 		}
-		body, err := req.GetBody()
-		if err != nil {
-			return err
+		if again, _ := retryablehttp.DefaultRetryPolicy(ctx, resp, err); !again {
+			break
 		}
-		req.Body = body
-		return nil
-	}
-	c.RequestLogHook = func(_ retryablehttp.Logger, req *http.Request, attempt int) {
-		if p := PermissionFrom(req.Context()); p != nil && attempt > 0 {
-			p.Retrying(attempt)
+		if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+			break
 		}
-	}
-	maxRA := cfg.MaxRetryAfter
-	c.Backoff = func(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
-		wait := Backoff(lo, hi, attempt)
-		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-			if ra, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), resp.Header.Get("Date"), time.Now()); ok {
-				wait = ra
+		r := Retry{N: n, Err: err, Wait: p.wait(n-1, resp)}
+		if resp != nil {
+			r.Status = resp.StatusCode
+		}
+		if on != nil {
+			c, ok := on(r)
+			if !ok {
+				break
+			}
+			if c != nil {
+				ctx = c
 			}
 		}
-		return min(wait, maxRA)
+		next := req.WithContext(ctx)
+		if req.GetBody != nil {
+			body, gerr := req.GetBody()
+			if gerr != nil {
+				break
+			}
+			next.Body = body
+		}
+		if werr := Sleep(ctx, r.Wait); werr != nil {
+			if next.Body != nil {
+				next.Body.Close()
+			}
+			if resp != nil {
+				return resp, nil
+			}
+			return nil, werr
+		}
+		Drain(resp)
+		resp, err = send(next)
+		if err == nil && !transientStatus(resp.StatusCode) {
+			return resp, nil
+		}
 	}
-	return &Sender{c: c}
+	return resp, err
+}
+
+// transientStatus reports a status that go-retryablehttp's policy may retry.
+func transientStatus(code int) bool {
+	return code == http.StatusTooManyRequests || code == 0 || (code >= 500 && code != http.StatusNotImplemented)
+}
+
+// wait is how long to wait before retry n+1: the server's Retry-After on 429
+// and 503, else jittered backoff; capped.
+func (p Policy) wait(n int, resp *http.Response) time.Duration {
+	w := Backoff(p.WaitMin, p.WaitMax, n)
+	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		if ra, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), resp.Header.Get("Date"), time.Now()); ok {
+			w = ra
+		}
+	}
+	return min(w, p.MaxRetryAfter)
+}
+
+// Sleep waits for d or until ctx is done.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Drain reads a little of a discarded response so that its connection can be
+// reused, and closes it.
+func Drain(resp *http.Response) {
+	if resp == nil || resp.Body == nil {
+		return
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+	resp.Body.Close()
 }
 
 // FullJitter returns a random duration in [0, min(hi, base*2^n)], the
@@ -172,43 +212,3 @@ func ParseRetryAfter(value, date string, now time.Time) (time.Duration, bool) {
 	}
 	return min(max(at.Sub(now), 0), MaxRetryAfter), true
 }
-
-// checkRetry retries what go-retryablehttp's default policy retries, but
-// never a request that may not be re-sent, and never after the context ends.
-func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if ctx.Err() != nil {
-		return false, ctx.Err()
-	}
-	retry, checkErr := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
-	if !retry {
-		return false, checkErr
-	}
-	p := PermissionFrom(ctx)
-	if p == nil || !p.MayRetry() {
-		return false, nil
-	}
-	status := 0
-	if resp != nil {
-		status = resp.StatusCode
-	}
-	p.Failed(status, err)
-	return true, checkErr
-}
-
-// Send sends req. Each retry sends a body from req.GetBody; a request
-// without GetBody must not be allowed retries. Transport retries happen only
-// when the Permission in req's context allows them. req must not be used by
-// the caller until the response body is closed. The final response, if any,
-// is returned even when the retries ran out; err is then nil.
-func (s *Sender) Send(req *http.Request) (*http.Response, error) {
-	resp, err := s.c.Do(&retryablehttp.Request{Request: req})
-	if resp != nil {
-		// PassthroughErrorHandler hands back the final response together
-		// with the reason retries stopped; the response says it all.
-		return resp, nil
-	}
-	return nil, err
-}
-
-// CloseIdleConnections closes the underlying client's idle connections.
-func (s *Sender) CloseIdleConnections() { s.c.HTTPClient.CloseIdleConnections() }

@@ -2,8 +2,11 @@ package retry
 
 import (
 	"context"
-	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -27,47 +30,144 @@ func TestBackoffBounds(t *testing.T) {
 	}
 }
 
-// withPermission returns a context carrying p, as call does for itself.
-func withPermission(ctx context.Context, p Permission) context.Context {
-	return context.WithValue(ctx, ctxKey{}, p)
-}
-
-type perm struct {
-	may    bool
-	failed int
-}
-
-func (p *perm) MayRetry() bool             { return p.may }
-func (p *perm) Failed(status int, _ error) { p.failed = status }
-func (p *perm) Retrying(int)               {}
-
-func TestCheckRetry(t *testing.T) {
+func TestDo(t *testing.T) {
 	t.Parallel()
-	resp503 := &http.Response{StatusCode: 503}
-	cases := []struct {
-		name string
-		ctx  func() context.Context
-		resp *http.Response
-		err  error
-		want bool
-	}{
-		{"no permission", context.Background, resp503, nil, false},
-		{"permission refused", func() context.Context { return withPermission(context.Background(), &perm{may: false}) }, resp503, nil, false},
-		{"503 allowed", func() context.Context { return withPermission(context.Background(), &perm{may: true}) }, resp503, nil, true},
-		{"connection error allowed", func() context.Context { return withPermission(context.Background(), &perm{may: true}) }, nil, errors.New("reset"), true},
-		{"409 never", func() context.Context { return withPermission(context.Background(), &perm{may: true}) }, &http.Response{StatusCode: 409}, nil, false},
-		{"cancelled", func() context.Context {
-			ctx, cancel := context.WithCancel(withPermission(context.Background(), &perm{may: true}))
-			cancel()
-			return ctx
-		}, resp503, nil, false},
-	}
-	for _, tc := range cases {
-		got, _ := checkRetry(tc.ctx(), tc.resp, tc.err)
-		if got != tc.want {
-			t.Errorf("%s: retry = %v, want %v", tc.name, got, tc.want)
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := hits.Add(1)
+		body, _ := io.ReadAll(r.Body)
+		switch r.URL.Path {
+		case "/flaky":
+			if n%3 != 0 {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				io.WriteString(w, "busy")
+				return
+			}
+			w.Write(body)
+		case "/down":
+			w.WriteHeader(http.StatusBadGateway)
+			io.WriteString(w, "last words")
+		case "/conflict":
+			w.WriteHeader(http.StatusConflict)
 		}
+	}))
+	defer srv.Close()
+	p := Policy{MaxRetries: 3, WaitMin: time.Millisecond, WaitMax: 2 * time.Millisecond, MaxRetryAfter: time.Second}
+	send := srv.Client().Do
+	newReq := func(path, body string) *http.Request {
+		req, _ := http.NewRequest(http.MethodPut, srv.URL+path, strings.NewReader(body))
+		return req
 	}
+
+	t.Run("retries a transient failure with the body again", func(t *testing.T) {
+		hits.Store(0)
+		var seen []Retry
+		resp, err := Do(send, newReq("/flaky", "payload"), p, true, func(r Retry) (context.Context, bool) {
+			seen = append(seen, r)
+			return nil, true
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(got) != "payload" || len(seen) != 2 || seen[0].Status != 503 || seen[1].N != 2 {
+			t.Errorf("status %d body %q retries %+v", resp.StatusCode, got, seen)
+		}
+	})
+	t.Run("not retryable: one try", func(t *testing.T) {
+		hits.Store(0)
+		resp, err := Do(send, newReq("/flaky", "x"), p, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		Drain(resp)
+		if resp.StatusCode != 503 || hits.Load() != 1 {
+			t.Errorf("status %d after %d tries", resp.StatusCode, hits.Load())
+		}
+	})
+	t.Run("a body without GetBody is sent once", func(t *testing.T) {
+		hits.Store(0)
+		req := newReq("/flaky", "x")
+		req.GetBody = nil
+		resp, err := Do(send, req, p, true, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		Drain(resp)
+		if hits.Load() != 1 {
+			t.Errorf("%d tries", hits.Load())
+		}
+	})
+	t.Run("giving up returns the last response, body intact", func(t *testing.T) {
+		hits.Store(0)
+		resp, err := Do(send, newReq("/down", ""), p, true, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 502 || string(got) != "last words" || hits.Load() != 4 {
+			t.Errorf("status %d body %q after %d tries", resp.StatusCode, got, hits.Load())
+		}
+	})
+	t.Run("the hook can give up", func(t *testing.T) {
+		hits.Store(0)
+		resp, err := Do(send, newReq("/down", ""), p, true, func(Retry) (context.Context, bool) { return nil, false })
+		if err != nil {
+			t.Fatal(err)
+		}
+		Drain(resp)
+		if hits.Load() != 1 {
+			t.Errorf("%d tries", hits.Load())
+		}
+	})
+	t.Run("409 is never retried", func(t *testing.T) {
+		hits.Store(0)
+		resp, err := Do(send, newReq("/conflict", ""), p, true, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		Drain(resp)
+		if resp.StatusCode != 409 || hits.Load() != 1 {
+			t.Errorf("status %d after %d tries", resp.StatusCode, hits.Load())
+		}
+	})
+	t.Run("a context that ends during the wait", func(t *testing.T) {
+		hits.Store(0)
+		ctx, cancel := context.WithCancel(context.Background())
+		slow := p
+		slow.WaitMin, slow.WaitMax = time.Hour, time.Hour
+		slow.MaxRetryAfter = time.Hour
+		resp, err := Do(send, newReq("/down", "").WithContext(ctx), slow, true, func(Retry) (context.Context, bool) {
+			cancel()
+			return nil, true
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		Drain(resp)
+		if resp.StatusCode != 502 || hits.Load() != 1 {
+			t.Errorf("status %d after %d tries", resp.StatusCode, hits.Load())
+		}
+	})
+	t.Run("connection errors are retried", func(t *testing.T) {
+		dead := httptest.NewServer(http.NotFoundHandler())
+		url := dead.URL
+		dead.Close()
+		var n int
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		_, err := Do(http.DefaultClient.Do, req, p, true, func(r Retry) (context.Context, bool) {
+			n++
+			if r.Err == nil || r.Status != 0 {
+				t.Errorf("retry %+v", r)
+			}
+			return nil, true
+		})
+		if err == nil || n != 3 {
+			t.Errorf("err %v after %d retries", err, n)
+		}
+	})
 }
 
 func TestParseRetryAfter(t *testing.T) {

@@ -1,4 +1,4 @@
-package conflict
+package jsonmerge
 
 import (
 	"encoding/json"
@@ -10,13 +10,15 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/go-conflict/conflict/internal/jsonv"
 )
 
 // mergeCase is one three-way merge: either want (the exact output) or
 // conflicts (the full report) is set.
 type mergeCase struct {
 	name               string
-	opts               []MergeOption
+	opts               []Option
 	base, ours, theirs string
 	want               string
 	conflicts          []PathConflict
@@ -37,15 +39,15 @@ func runMergeCases(t *testing.T, cases []mergeCase) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			merge := NewJSONMerge(tc.opts...)
+			merge := New(tc.opts...)
 			got, err := merge([]byte(tc.base), []byte(tc.ours), []byte(tc.theirs))
 			if tc.conflicts != nil {
-				var mce *MergeConflictError
+				var mce *ConflictError
 				if !errors.As(err, &mce) {
-					t.Fatalf("merge = %s, %v; want *MergeConflictError", got, err)
+					t.Fatalf("merge = %s, %v; want *ConflictError", got, err)
 				}
-				if !errors.Is(err, ErrMergeConflict) {
-					t.Errorf("errors.Is(err, ErrMergeConflict) = false")
+				if !errors.Is(err, ErrConflict) {
+					t.Errorf("errors.Is(err, ErrConflict) = false")
 				}
 				if got != nil {
 					t.Errorf("merge returned %s with a conflict, want nil", got)
@@ -205,7 +207,7 @@ func TestMergeJSON(t *testing.T) {
 		},
 		{
 			name:   "merge patch mode: null deletes",
-			opts:   []MergeOption{MergePatchMode()},
+			opts:   []Option{MergePatchMode()},
 			base:   `{"a":1,"c":1}`,
 			ours:   `{"a":null,"c":1}`,
 			theirs: `{"a":1,"b":2,"c":2}`,
@@ -213,7 +215,7 @@ func TestMergeJSON(t *testing.T) {
 		},
 		{
 			name:   "merge patch mode: deleted on both sides",
-			opts:   []MergeOption{MergePatchMode()},
+			opts:   []Option{MergePatchMode()},
 			base:   `{"a":1}`,
 			ours:   `{"a":null}`,
 			theirs: `{}`,
@@ -221,7 +223,7 @@ func TestMergeJSON(t *testing.T) {
 		},
 		{
 			name:   "merge patch mode: null and absent are the same",
-			opts:   []MergeOption{MergePatchMode()},
+			opts:   []Option{MergePatchMode()},
 			base:   `{"x":null,"a":1}`,
 			ours:   `{"a":2}`,
 			theirs: `{"x":null,"a":1,"b":1}`,
@@ -229,7 +231,7 @@ func TestMergeJSON(t *testing.T) {
 		},
 		{
 			name:      "merge patch mode: delete vs change",
-			opts:      []MergeOption{MergePatchMode()},
+			opts:      []Option{MergePatchMode()},
 			base:      `{"a":1}`,
 			ours:      `{"a":null}`,
 			theirs:    `{"a":2}`,
@@ -237,7 +239,7 @@ func TestMergeJSON(t *testing.T) {
 		},
 		{
 			name:   "merge patch mode: nulls in arrays are values",
-			opts:   []MergeOption{MergePatchMode()},
+			opts:   []Option{MergePatchMode()},
 			base:   `{"a":[1]}`,
 			ours:   `{"a":[null]}`,
 			theirs: `{"a":[1],"b":1}`,
@@ -350,7 +352,7 @@ func TestMergeJSONKeyedArray(t *testing.T) {
 	runMergeCases(t, []mergeCase{
 		{
 			name:   "insert on both sides, change and delete",
-			opts:   []MergeOption{items},
+			opts:   []Option{items},
 			base:   `{"items":[{"id":1,"n":"a"},{"id":2,"n":"b"}]}`,
 			ours:   `{"items":[{"id":1,"n":"A"},{"id":2,"n":"b"},{"id":3,"n":"ours"}]}`,
 			theirs: `{"items":[{"id":4,"n":"theirs"},{"id":1,"n":"a"}]}`,
@@ -358,7 +360,7 @@ func TestMergeJSONKeyedArray(t *testing.T) {
 		},
 		{
 			name:   "delete on one side",
-			opts:   []MergeOption{items},
+			opts:   []Option{items},
 			base:   `{"items":[{"id":1},{"id":2},{"id":3}]}`,
 			ours:   `{"items":[{"id":1},{"id":3}]}`,
 			theirs: `{"items":[{"id":1},{"id":2},{"id":3,"x":1}]}`,
@@ -366,7 +368,7 @@ func TestMergeJSONKeyedArray(t *testing.T) {
 		},
 		{
 			name:   "element changed on both sides, disjoint fields",
-			opts:   []MergeOption{items},
+			opts:   []Option{items},
 			base:   `{"items":[{"id":"a","qty":1,"note":""}]}`,
 			ours:   `{"items":[{"id":"a","qty":2,"note":""}]}`,
 			theirs: `{"items":[{"id":"z"},{"id":"a","qty":1,"note":"gift"}]}`,
@@ -374,7 +376,7 @@ func TestMergeJSONKeyedArray(t *testing.T) {
 		},
 		{
 			name:      "element changed on both sides: path uses index in theirs",
-			opts:      []MergeOption{items},
+			opts:      []Option{items},
 			base:      `{"items":[{"id":1,"n":"a"},{"id":2,"n":"b"}]}`,
 			ours:      `{"items":[{"id":1,"n":"a"},{"id":2,"n":"ours"}]}`,
 			theirs:    `{"items":[{"id":0},{"id":1,"n":"a"},{"id":2,"n":"theirs"}]}`,
@@ -382,7 +384,7 @@ func TestMergeJSONKeyedArray(t *testing.T) {
 		},
 		{
 			name:      "element changed by ours, deleted by theirs: index in ours",
-			opts:      []MergeOption{items},
+			opts:      []Option{items},
 			base:      `{"items":[{"id":1},{"id":2,"n":"b"}]}`,
 			ours:      `{"items":[{"id":1},{"id":2,"n":"B"}]}`,
 			theirs:    `{"items":[{"id":1}]}`,
@@ -390,7 +392,7 @@ func TestMergeJSONKeyedArray(t *testing.T) {
 		},
 		{
 			name:   "same id added on both sides merges",
-			opts:   []MergeOption{items},
+			opts:   []Option{items},
 			base:   `{"items":[]}`,
 			ours:   `{"items":[{"id":7,"a":1}]}`,
 			theirs: `{"items":[{"id":7,"b":2}]}`,
@@ -398,7 +400,7 @@ func TestMergeJSONKeyedArray(t *testing.T) {
 		},
 		{
 			name:   "numeric ids match by value",
-			opts:   []MergeOption{items},
+			opts:   []Option{items},
 			base:   `{"items":[{"id":1,"v":0}]}`,
 			ours:   `{"items":[{"id":1.0,"v":1}]}`,
 			theirs: `{"items":[{"id":1,"v":0},{"id":2}]}`,
@@ -406,7 +408,7 @@ func TestMergeJSONKeyedArray(t *testing.T) {
 		},
 		{
 			name:   "reorder by ours alone is kept",
-			opts:   []MergeOption{items},
+			opts:   []Option{items},
 			base:   `{"items":[{"id":1},{"id":2}],"n":1}`,
 			ours:   `{"items":[{"id":2},{"id":1}],"n":1}`,
 			theirs: `{"items":[{"id":1},{"id":2}],"n":2}`,
@@ -414,7 +416,7 @@ func TestMergeJSONKeyedArray(t *testing.T) {
 		},
 		{
 			name:   "wildcard pointer",
-			opts:   []MergeOption{KeyedArray("/orders/*/lines", "sku")},
+			opts:   []Option{KeyedArray("/orders/*/lines", "sku")},
 			base:   `{"orders":[{"lines":[{"sku":"a","q":1}]}]}`,
 			ours:   `{"orders":[{"lines":[{"sku":"a","q":2}]}]}`,
 			theirs: `{"orders":[{"lines":[{"sku":"a","q":1},{"sku":"b","q":1}]}]}`,
@@ -424,7 +426,7 @@ func TestMergeJSONKeyedArray(t *testing.T) {
 		},
 		{
 			name:   "wildcard pointer inside a keyed array",
-			opts:   []MergeOption{KeyedArray("/orders", "id"), KeyedArray("/orders/*/lines", "sku")},
+			opts:   []Option{KeyedArray("/orders", "id"), KeyedArray("/orders/*/lines", "sku")},
 			base:   `{"orders":[{"id":1,"lines":[{"sku":"a","q":1}]}]}`,
 			ours:   `{"orders":[{"id":1,"lines":[{"sku":"a","q":2}]}]}`,
 			theirs: `{"orders":[{"id":1,"lines":[{"sku":"a","q":1},{"sku":"b","q":1}]}]}`,
@@ -432,7 +434,7 @@ func TestMergeJSONKeyedArray(t *testing.T) {
 		},
 		{
 			name:   "keyed array at the root",
-			opts:   []MergeOption{KeyedArray("", "id")},
+			opts:   []Option{KeyedArray("", "id")},
 			base:   `[{"id":1}]`,
 			ours:   `[{"id":1},{"id":2}]`,
 			theirs: `[{"id":3},{"id":1}]`,
@@ -440,7 +442,7 @@ func TestMergeJSONKeyedArray(t *testing.T) {
 		},
 		{
 			name:      "elements without ids fall back to atomic",
-			opts:      []MergeOption{items},
+			opts:      []Option{items},
 			base:      `{"items":[{"id":1}]}`,
 			ours:      `{"items":[{"id":1},{"name":"no id"}]}`,
 			theirs:    `{"items":[{"id":1},{"id":2}]}`,
@@ -448,7 +450,7 @@ func TestMergeJSONKeyedArray(t *testing.T) {
 		},
 		{
 			name:      "duplicate ids fall back to atomic",
-			opts:      []MergeOption{items},
+			opts:      []Option{items},
 			base:      `{"items":[{"id":1}]}`,
 			ours:      `{"items":[{"id":1},{"id":1,"x":1}]}`,
 			theirs:    `{"items":[{"id":1},{"id":2}]}`,
@@ -456,7 +458,7 @@ func TestMergeJSONKeyedArray(t *testing.T) {
 		},
 		{
 			name:   "keyed array added on both sides",
-			opts:   []MergeOption{items},
+			opts:   []Option{items},
 			base:   `{}`,
 			ours:   `{"items":[{"id":1}]}`,
 			theirs: `{"items":[{"id":2}]}`,
@@ -483,7 +485,7 @@ func TestMergeJSONPathPolicy(t *testing.T) {
 	runMergeCases(t, []mergeCase{
 		{
 			name: "for /updated_at take theirs",
-			opts: []MergeOption{PathPolicy("/updated_at", TakeTheirs)},
+			opts: []Option{PathPolicy("/updated_at", TakeTheirs)},
 			base: base, ours: ours, theirs: theirs,
 			conflicts: []PathConflict{
 				pc("/title", `"a"`, `"b"`, `"c"`),
@@ -494,17 +496,17 @@ func TestMergeJSONPathPolicy(t *testing.T) {
 		},
 		{
 			name: "ours everywhere, theirs under /meta, fail at /meta/y",
-			opts: []MergeOption{
+			opts: []Option{
 				PathPolicy("", TakeOurs),
 				PathPolicy("/meta", TakeTheirs),
-				PathPolicy("/meta/y", Fail),
+				PathPolicy("/meta/y", Report),
 			},
 			base: base, ours: ours, theirs: theirs,
 			conflicts: []PathConflict{pc("/meta/y", `1`, `2`, `3`)},
 		},
 		{
 			name: "all resolved",
-			opts: []MergeOption{
+			opts: []Option{
 				PathPolicy("", TakeOurs),
 				PathPolicy("/updated_at", TakeTheirs),
 				PathPolicy("/title", concat),
@@ -515,7 +517,7 @@ func TestMergeJSONPathPolicy(t *testing.T) {
 		},
 		{
 			name: "exact segment beats wildcard of equal length; later wins a tie",
-			opts: []MergeOption{
+			opts: []Option{
 				PathPolicy("/meta/x", TakeOurs),
 				PathPolicy("/meta/*", TakeTheirs),
 				PathPolicy("/title", TakeTheirs),
@@ -528,7 +530,7 @@ func TestMergeJSONPathPolicy(t *testing.T) {
 		},
 		{
 			name:   "take ours where ours deleted",
-			opts:   []MergeOption{PathPolicy("", TakeOurs)},
+			opts:   []Option{PathPolicy("", TakeOurs)},
 			base:   `{"a":1,"b":1}`,
 			ours:   `{"b":1}`,
 			theirs: `{"a":2,"b":1}`,
@@ -536,7 +538,7 @@ func TestMergeJSONPathPolicy(t *testing.T) {
 		},
 		{
 			name:   "take ours where ours deleted, merge patch mode",
-			opts:   []MergeOption{PathPolicy("", TakeOurs), MergePatchMode()},
+			opts:   []Option{PathPolicy("", TakeOurs), MergePatchMode()},
 			base:   `{"a":1,"b":1}`,
 			ours:   `{"a":null,"b":1}`,
 			theirs: `{"a":2,"b":1}`,
@@ -544,7 +546,7 @@ func TestMergeJSONPathPolicy(t *testing.T) {
 		},
 		{
 			name: "resolver sees absent values as nil and can delete",
-			opts: []MergeOption{PathPolicy("/a", ResolveWith(func(path string, b, o, t json.RawMessage) (json.RawMessage, error) {
+			opts: []Option{PathPolicy("/a", ResolveWith(func(path string, b, o, t json.RawMessage) (json.RawMessage, error) {
 				if path != "/a" || string(b) != "1" || o != nil || string(t) != "2" {
 					return nil, fmt.Errorf("unexpected call %q %s %s %s", path, b, o, t)
 				}
@@ -556,10 +558,10 @@ func TestMergeJSONPathPolicy(t *testing.T) {
 			want:   `{"b":1}`,
 		},
 		{
-			name: "resolver declines with ErrMergeConflict",
-			opts: []MergeOption{PathPolicy("", ResolveWith(func(path string, b, o, t json.RawMessage) (json.RawMessage, error) {
+			name: "resolver declines with ErrConflict",
+			opts: []Option{PathPolicy("", ResolveWith(func(path string, b, o, t json.RawMessage) (json.RawMessage, error) {
 				if path == "/title" {
-					return nil, fmt.Errorf("cannot merge titles: %w", ErrMergeConflict)
+					return nil, fmt.Errorf("cannot merge titles: %w", ErrConflict)
 				}
 				return o, nil
 			}))},
@@ -567,8 +569,8 @@ func TestMergeJSONPathPolicy(t *testing.T) {
 			conflicts: []PathConflict{pc("/title", `"a"`, `"b"`, `"c"`)},
 		},
 		{
-			name:      "nil ResolveWith is Fail",
-			opts:      []MergeOption{PathPolicy("", ResolveWith(nil))},
+			name:      "nil ResolveWith is Report",
+			opts:      []Option{PathPolicy("", ResolveWith(nil))},
 			base:      `{"a":1}`,
 			ours:      `{"a":2}`,
 			theirs:    `{"a":3}`,
@@ -576,7 +578,7 @@ func TestMergeJSONPathPolicy(t *testing.T) {
 		},
 		{
 			name:   "nil option ignored",
-			opts:   []MergeOption{nil},
+			opts:   []Option{nil},
 			base:   `{"a":1}`,
 			ours:   `{"a":2}`,
 			theirs: `{"a":1,"b":1}`,
@@ -588,15 +590,15 @@ func TestMergeJSONPathPolicy(t *testing.T) {
 func TestMergeJSONResolverErrors(t *testing.T) {
 	t.Parallel()
 	boom := errors.New("boom")
-	merge := NewJSONMerge(PathPolicy("", ResolveWith(func(string, json.RawMessage, json.RawMessage, json.RawMessage) (json.RawMessage, error) {
+	merge := New(PathPolicy("", ResolveWith(func(string, json.RawMessage, json.RawMessage, json.RawMessage) (json.RawMessage, error) {
 		return nil, boom
 	})))
 	_, err := merge([]byte(`{"a":1}`), []byte(`{"a":2}`), []byte(`{"a":3}`))
-	if !errors.Is(err, boom) || errors.Is(err, ErrMergeConflict) {
-		t.Errorf("err = %v, want one wrapping boom and not ErrMergeConflict", err)
+	if !errors.Is(err, boom) || errors.Is(err, ErrConflict) {
+		t.Errorf("err = %v, want one wrapping boom and not ErrConflict", err)
 	}
 
-	merge = NewJSONMerge(PathPolicy("", ResolveWith(func(string, json.RawMessage, json.RawMessage, json.RawMessage) (json.RawMessage, error) {
+	merge = New(PathPolicy("", ResolveWith(func(string, json.RawMessage, json.RawMessage, json.RawMessage) (json.RawMessage, error) {
 		return json.RawMessage(`{"unterminated"`), nil
 	})))
 	_, err = merge([]byte(`{"a":1}`), []byte(`{"a":2}`), []byte(`{"a":3}`))
@@ -626,10 +628,10 @@ func TestMergeJSONInvalidInput(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := MergeJSON([]byte(tc.base), []byte(tc.ours), []byte(tc.theirs))
+			got, err := Merge([]byte(tc.base), []byte(tc.ours), []byte(tc.theirs))
 			var ije *InvalidJSONError
 			if !errors.As(err, &ije) {
-				t.Fatalf("MergeJSON = %s, %v; want *InvalidJSONError", got, err)
+				t.Fatalf("Merge = %s, %v; want *InvalidJSONError", got, err)
 			}
 			if ije.Which != tc.which {
 				t.Errorf("Which = %q, want %q (%v)", ije.Which, tc.which, err)
@@ -637,41 +639,41 @@ func TestMergeJSONInvalidInput(t *testing.T) {
 			if ije.Offset < 0 {
 				t.Errorf("Offset = %d, want >= 0", ije.Offset)
 			}
-			if !strings.HasPrefix(err.Error(), "conflict: invalid JSON in "+tc.which+": ") {
+			if !strings.HasPrefix(err.Error(), "jsonmerge: invalid JSON in "+tc.which+": ") {
 				t.Errorf("Error() = %q", err)
 			}
 		})
 	}
 	// Nested exactly to the limit is fine.
 	ok := strings.Repeat("[", 10000) + strings.Repeat("]", 10000)
-	if _, err := MergeJSON([]byte(valid), []byte(`{"a":2}`), []byte(ok)); !errors.Is(err, ErrMergeConflict) {
+	if _, err := Merge([]byte(valid), []byte(`{"a":2}`), []byte(ok)); !errors.Is(err, ErrConflict) {
 		t.Errorf("depth 10000: err = %v, want a merge conflict", err)
 	}
 }
 
 func TestMergeConflictErrorMessage(t *testing.T) {
 	t.Parallel()
-	e := &MergeConflictError{Conflicts: []PathConflict{{Path: ""}, {Path: "/a"}}}
-	if got, want := e.Error(), `conflict: merge conflict at "", "/a"`; got != want {
+	e := &ConflictError{Conflicts: []PathConflict{{Path: ""}, {Path: "/a"}}}
+	if got, want := e.Error(), `jsonmerge: merge conflict at "", "/a"`; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 	var many []PathConflict
 	for i := range 12 {
 		many = append(many, PathConflict{Path: fmt.Sprintf("/%d", i)})
 	}
-	e = &MergeConflictError{Conflicts: many}
+	e = &ConflictError{Conflicts: many}
 	if got := e.Error(); !strings.HasSuffix(got, `"/9" and 2 more`) {
 		t.Errorf("Error() = %q", got)
 	}
-	if got := (&MergeConflictError{}).Error(); got != "conflict: merge conflict" {
+	if got := (&ConflictError{}).Error(); got != "jsonmerge: merge conflict" {
 		t.Errorf("Error() = %q", got)
 	}
 	wrapped := fmt.Errorf("outer: %w", e)
-	if !errors.Is(wrapped, ErrMergeConflict) {
-		t.Error("errors.Is(wrapped, ErrMergeConflict) = false")
+	if !errors.Is(wrapped, ErrConflict) {
+		t.Error("errors.Is(wrapped, ErrConflict) = false")
 	}
-	if errors.Is(e, ErrAttemptsExhausted) {
-		t.Error("errors.Is(e, ErrAttemptsExhausted) = true")
+	if errors.Is(e, errors.ErrUnsupported) {
+		t.Error("errors.Is(e, errors.ErrUnsupported) = true")
 	}
 }
 
@@ -685,7 +687,7 @@ func TestMergeOptionsPanicOnBadPointer(t *testing.T) {
 			func() {
 				defer func() {
 					r := recover()
-					if r == nil || !strings.Contains(fmt.Sprint(r), "conflict: "+name+": invalid JSON Pointer") {
+					if r == nil || !strings.Contains(fmt.Sprint(r), "jsonmerge: "+name+": invalid JSON Pointer") {
 						t.Errorf("%s(%q): recover() = %v", name, p, r)
 					}
 				}()
@@ -697,22 +699,22 @@ func TestMergeOptionsPanicOnBadPointer(t *testing.T) {
 
 func TestPolicyString(t *testing.T) {
 	t.Parallel()
-	for p, want := range map[Policy]string{Fail: "fail", TakeOurs: "ours", TakeTheirs: "theirs", ResolveWith(func(string, json.RawMessage, json.RawMessage, json.RawMessage) (json.RawMessage, error) {
+	for p, want := range map[Policy]string{Report: "fail", TakeOurs: "ours", TakeTheirs: "theirs", ResolveWith(func(string, json.RawMessage, json.RawMessage, json.RawMessage) (json.RawMessage, error) {
 		return nil, nil
 	}): "func"} {
 		if got := p.String(); got != want {
 			t.Errorf("String() = %q, want %q", got, want)
 		}
 	}
-	if (Policy{}) != Fail {
-		t.Error("zero Policy != Fail")
+	if (Policy{}) != Report {
+		t.Error("zero Policy != Report")
 	}
 }
 
 func TestMergeJSONDoesNotAliasInput(t *testing.T) {
 	t.Parallel()
 	base, ours, theirs := []byte(`{"a":1}`), []byte(`{"a":1}`), []byte(`{"a":2}`)
-	got, err := MergeJSON(base, ours, theirs)
+	got, err := Merge(base, ours, theirs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -724,7 +726,7 @@ func TestMergeJSONDoesNotAliasInput(t *testing.T) {
 
 func TestMergeJSONConcurrent(t *testing.T) {
 	t.Parallel()
-	merge := NewJSONMerge(KeyedArray("/items", "id"), PathPolicy("/n", TakeTheirs))
+	merge := New(KeyedArray("/items", "id"), PathPolicy("/n", TakeTheirs))
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Add(1)
@@ -749,10 +751,10 @@ type mergeDoc struct {
 
 func TestMergeTyped(t *testing.T) {
 	t.Parallel()
-	merge := Merge(func(base, ours, theirs mergeDoc) (mergeDoc, error) {
+	merge := Typed(func(base, ours, theirs mergeDoc) (mergeDoc, error) {
 		if ours.Title != base.Title {
 			if theirs.Title != base.Title && theirs.Title != ours.Title {
-				return mergeDoc{}, &MergeConflictError{Conflicts: []PathConflict{{Path: "/title"}}}
+				return mergeDoc{}, &ConflictError{Conflicts: []PathConflict{{Path: "/title"}}}
 			}
 			theirs.Title = ours.Title
 		}
@@ -773,7 +775,7 @@ func TestMergeTyped(t *testing.T) {
 	}
 
 	_, err = merge([]byte(base), []byte(ours), []byte(`{"title":"c","views":10}`))
-	if !errors.Is(err, ErrMergeConflict) {
+	if !errors.Is(err, ErrConflict) {
 		t.Errorf("err = %v, want a merge conflict from f", err)
 	}
 
@@ -792,7 +794,7 @@ func TestMergeTypedModifiesTheirsInPlace(t *testing.T) {
 	t.Parallel()
 	// f changes a map it received inside theirs; the change must still be
 	// seen as a change.
-	merge := Merge(func(_, _, theirs map[string]any) (map[string]any, error) {
+	merge := Typed(func(_, _, theirs map[string]any) (map[string]any, error) {
 		theirs["a"] = "changed"
 		delete(theirs, "gone")
 		return theirs, nil
@@ -832,13 +834,13 @@ var rfc7396Cases = []struct{ doc, patch, want string }{
 func TestMergePatchRFC7396(t *testing.T) {
 	t.Parallel()
 	for _, tc := range rfc7396Cases {
-		got, err := MergePatch([]byte(tc.doc), []byte(tc.patch))
+		got, err := ApplyPatch([]byte(tc.doc), []byte(tc.patch))
 		if err != nil {
-			t.Errorf("MergePatch(%s, %s): %v", tc.doc, tc.patch, err)
+			t.Errorf("ApplyPatch(%s, %s): %v", tc.doc, tc.patch, err)
 			continue
 		}
 		if string(got) != tc.want {
-			t.Errorf("MergePatch(%s, %s) = %s, want %s", tc.doc, tc.patch, got, tc.want)
+			t.Errorf("ApplyPatch(%s, %s) = %s, want %s", tc.doc, tc.patch, got, tc.want)
 		}
 	}
 }
@@ -853,16 +855,16 @@ func TestMergePatch(t *testing.T) {
 		{`{"a":1}`, `{}`, `{"a":1}`},
 		{`"x"`, `{"a":{"b":null}}`, `{"a":{}}`},
 	} {
-		got, err := MergePatch([]byte(tc.doc), []byte(tc.patch))
+		got, err := ApplyPatch([]byte(tc.doc), []byte(tc.patch))
 		if err != nil || string(got) != tc.want {
-			t.Errorf("MergePatch(%s, %s) = %s, %v; want %s", tc.doc, tc.patch, got, err, tc.want)
+			t.Errorf("ApplyPatch(%s, %s) = %s, %v; want %s", tc.doc, tc.patch, got, err, tc.want)
 		}
 	}
 	var ije *InvalidJSONError
-	if _, err := MergePatch([]byte(`{`), []byte(`{}`)); !errors.As(err, &ije) || ije.Which != "doc" {
+	if _, err := ApplyPatch([]byte(`{`), []byte(`{}`)); !errors.As(err, &ije) || ije.Which != "doc" {
 		t.Errorf("bad doc: err = %v", err)
 	}
-	if _, err := MergePatch([]byte(`{}`), []byte(`{"a"}`)); !errors.As(err, &ije) || ije.Which != "patch" {
+	if _, err := ApplyPatch([]byte(`{}`), []byte(`{"a"}`)); !errors.As(err, &ije) || ije.Which != "patch" {
 		t.Errorf("bad patch: err = %v", err)
 	}
 }
@@ -882,16 +884,16 @@ func TestCreateMergePatch(t *testing.T) {
 		{`{"a":1}`, `[1]`, `[1]`},
 		{`{"a":1}`, `{"a":null}`, `{"a":null}`},
 	} {
-		got, err := CreateMergePatch([]byte(tc.original), []byte(tc.modified))
+		got, err := CreatePatch([]byte(tc.original), []byte(tc.modified))
 		if err != nil || string(got) != tc.want {
-			t.Errorf("CreateMergePatch(%s, %s) = %s, %v; want %s", tc.original, tc.modified, got, err, tc.want)
+			t.Errorf("CreatePatch(%s, %s) = %s, %v; want %s", tc.original, tc.modified, got, err, tc.want)
 		}
 	}
 	var ije *InvalidJSONError
-	if _, err := CreateMergePatch([]byte(`x`), []byte(`{}`)); !errors.As(err, &ije) || ije.Which != "original" {
+	if _, err := CreatePatch([]byte(`x`), []byte(`{}`)); !errors.As(err, &ije) || ije.Which != "original" {
 		t.Errorf("bad original: err = %v", err)
 	}
-	if _, err := CreateMergePatch([]byte(`{}`), []byte(`{,}`)); !errors.As(err, &ije) || ije.Which != "modified" {
+	if _, err := CreatePatch([]byte(`{}`), []byte(`{,}`)); !errors.As(err, &ije) || ije.Which != "modified" {
 		t.Errorf("bad modified: err = %v", err)
 	}
 }
@@ -909,16 +911,16 @@ func TestCreateMergePatchRoundTrip(t *testing.T) {
 	}
 	for _, a := range docs {
 		for _, b := range docs {
-			p, err := CreateMergePatch([]byte(a), []byte(b))
+			p, err := CreatePatch([]byte(a), []byte(b))
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := MergePatch([]byte(a), p)
+			got, err := ApplyPatch([]byte(a), p)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !mergeJSONEqual(t, got, []byte(b)) {
-				t.Errorf("MergePatch(%s, CreateMergePatch(%s, %s) = %s) = %s", a, a, b, p, got)
+				t.Errorf("ApplyPatch(%s, CreatePatch(%s, %s) = %s) = %s", a, a, b, p, got)
 			}
 		}
 	}
@@ -1032,11 +1034,11 @@ func TestRebaseMergePatch(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := RebaseMergePatch([]byte(tc.base), []byte(tc.patch), []byte(tc.theirs))
+			got, err := RebasePatch([]byte(tc.base), []byte(tc.patch), []byte(tc.theirs))
 			if tc.conflicts != nil {
-				var mce *MergeConflictError
-				if !errors.As(err, &mce) || !errors.Is(err, ErrMergeConflict) {
-					t.Fatalf("RebaseMergePatch = %s, %v; want *MergeConflictError", got, err)
+				var mce *ConflictError
+				if !errors.As(err, &mce) || !errors.Is(err, ErrConflict) {
+					t.Fatalf("RebasePatch = %s, %v; want *ConflictError", got, err)
 				}
 				if !reflect.DeepEqual(mce.Conflicts, tc.conflicts) {
 					t.Errorf("conflicts:\n got %s\nwant %s", fmtConflicts(mce.Conflicts), fmtConflicts(tc.conflicts))
@@ -1044,20 +1046,20 @@ func TestRebaseMergePatch(t *testing.T) {
 				return
 			}
 			if err != nil || string(got) != tc.want {
-				t.Fatalf("RebaseMergePatch = %s, %v; want %s", got, err, tc.want)
+				t.Fatalf("RebasePatch = %s, %v; want %s", got, err, tc.want)
 			}
 			// The re-based patch applied to theirs must equal a clean
 			// three-way merge of base, base+patch and theirs where that
 			// merge is defined.
-			applied, err := MergePatch([]byte(tc.theirs), got)
+			applied, err := ApplyPatch([]byte(tc.theirs), got)
 			if err != nil {
 				t.Fatal(err)
 			}
-			ours, err := MergePatch([]byte(tc.base), []byte(tc.patch))
+			ours, err := ApplyPatch([]byte(tc.base), []byte(tc.patch))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if merged, err := MergeJSON([]byte(tc.base), ours, []byte(tc.theirs)); err == nil && !mergeJSONEqual(t, merged, applied) {
+			if merged, err := Merge([]byte(tc.base), ours, []byte(tc.theirs)); err == nil && !mergeJSONEqual(t, merged, applied) {
 				t.Errorf("theirs+rebased = %s, three-way merge = %s", applied, merged)
 			}
 		})
@@ -1066,7 +1068,7 @@ func TestRebaseMergePatch(t *testing.T) {
 	for i, which := range []string{"base", "patch", "theirs"} {
 		args := [][]byte{[]byte(`{}`), []byte(`{}`), []byte(`{}`)}
 		args[i] = []byte(`{"`)
-		if _, err := RebaseMergePatch(args[0], args[1], args[2]); !errors.As(err, &ije) || ije.Which != which {
+		if _, err := RebasePatch(args[0], args[1], args[2]); !errors.As(err, &ije) || ije.Which != which {
 			t.Errorf("bad %s: err = %v", which, err)
 		}
 	}
@@ -1120,7 +1122,7 @@ func BenchmarkMergeJSON(b *testing.B) {
 	b.SetBytes(int64(len(base)))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if _, err := MergeJSON(base, ours, theirs); err != nil {
+		if _, err := Merge(base, ours, theirs); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -1128,7 +1130,7 @@ func BenchmarkMergeJSON(b *testing.B) {
 
 func BenchmarkMergeJSONKeyed(b *testing.B) {
 	base, ours, theirs := mergeBenchDocs()
-	merge := NewJSONMerge(KeyedArray("/spec/lines", "id"))
+	merge := New(KeyedArray("/spec/lines", "id"))
 	b.SetBytes(int64(len(base)))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
@@ -1140,14 +1142,14 @@ func BenchmarkMergeJSONKeyed(b *testing.B) {
 
 func BenchmarkMergePatch(b *testing.B) {
 	base, ours, _ := mergeBenchDocs()
-	patch, err := CreateMergePatch(base, ours)
+	patch, err := CreatePatch(base, ours)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.SetBytes(int64(len(base)))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if _, err := MergePatch(base, patch); err != nil {
+		if _, err := ApplyPatch(base, patch); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -1167,7 +1169,7 @@ func TestMergeJSONRandomEdits(t *testing.T) {
 		editA.apply(ours)
 		editB.apply(theirs)
 		bj, oj, tj := mergeMarshal(t, base), mergeMarshal(t, ours), mergeMarshal(t, theirs)
-		got, err := MergeJSON(bj, oj, tj)
+		got, err := Merge(bj, oj, tj)
 
 		overlap := mergeIsPrefix(editA.path, editB.path) || mergeIsPrefix(editB.path, editA.path)
 		if !overlap {
@@ -1192,7 +1194,7 @@ func TestMergeJSONRandomEdits(t *testing.T) {
 			}
 		}
 		if err != nil {
-			var mce *MergeConflictError
+			var mce *ConflictError
 			if !errors.As(err, &mce) {
 				t.Fatalf("unexpected error %v", err)
 			}
@@ -1201,7 +1203,7 @@ func TestMergeJSONRandomEdits(t *testing.T) {
 				return p == q || strings.HasPrefix(q, p+"/") || strings.HasPrefix(p, q+"/")
 			}
 			for _, c := range mce.Conflicts {
-				if !related(c.Path, formatMergePointer(editA.path)) || !related(c.Path, formatMergePointer(editB.path)) {
+				if !related(c.Path, jsonv.FormatPointer(editA.path)) || !related(c.Path, jsonv.FormatPointer(editB.path)) {
 					t.Fatalf("conflict at %q, edits at %v and %v", c.Path, editA, editB)
 				}
 			}
@@ -1214,7 +1216,7 @@ type mergeEdit struct {
 	value any // nil: delete
 }
 
-func (e mergeEdit) String() string { return fmt.Sprintf("%s=%v", formatMergePointer(e.path), e.value) }
+func (e mergeEdit) String() string { return fmt.Sprintf("%s=%v", jsonv.FormatPointer(e.path), e.value) }
 
 // apply sets or deletes the member at e.path, if its parent is an object.
 func (e mergeEdit) apply(doc map[string]any) {
@@ -1273,7 +1275,7 @@ func mergeMemberPaths(m map[string]any, prefix []string) [][]string {
 			out = append(out, mergeMemberPaths(sub, p)...)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return formatMergePointer(out[i]) < formatMergePointer(out[j]) })
+	sort.Slice(out, func(i, j int) bool { return jsonv.FormatPointer(out[i]) < jsonv.FormatPointer(out[j]) })
 	return out
 }
 

@@ -1,4 +1,4 @@
-package conflict
+package jsonmerge
 
 import (
 	"bytes"
@@ -12,17 +12,17 @@ import (
 // The merges every fuzz input goes through.
 var fuzzMerges = []struct {
 	name  string
-	merge MergeFunc
+	merge Func
 	// never reports a conflict
 	total bool
 	// a null member means "absent", so results compare differently
 	mergePatch bool
 }{
-	{name: "default", merge: MergeJSON},
-	{name: "keyed", merge: NewJSONMerge(KeyedArray("", "id"), KeyedArray("/*", "id"), KeyedArray("/*/*/*", "id"))},
-	{name: "ours", merge: NewJSONMerge(PathPolicy("", TakeOurs), KeyedArray("/*", "id")), total: true},
-	{name: "theirs", merge: NewJSONMerge(PathPolicy("", TakeTheirs)), total: true},
-	{name: "merge patch", merge: NewJSONMerge(MergePatchMode(), KeyedArray("/*", "id")), mergePatch: true},
+	{name: "default", merge: Merge},
+	{name: "keyed", merge: New(KeyedArray("", "id"), KeyedArray("/*", "id"), KeyedArray("/*/*/*", "id"))},
+	{name: "ours", merge: New(PathPolicy("", TakeOurs), KeyedArray("/*", "id")), total: true},
+	{name: "theirs", merge: New(PathPolicy("", TakeTheirs)), total: true},
+	{name: "merge patch", merge: New(MergePatchMode(), KeyedArray("/*", "id")), mergePatch: true},
 }
 
 func FuzzMergeJSON(f *testing.F) {
@@ -76,7 +76,7 @@ func FuzzMergeJSON(f *testing.F) {
 func checkFuzzResult(t *testing.T, name string, out []byte, err error, valid, total bool) {
 	t.Helper()
 	var ije *InvalidJSONError
-	var mce *MergeConflictError
+	var mce *ConflictError
 	switch {
 	case err == nil:
 		if !valid {
@@ -166,43 +166,43 @@ func FuzzMergePatch(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, doc, patch []byte) {
 		valid := json.Valid(doc) && json.Valid(patch)
-		out, err := MergePatch(doc, patch)
-		checkFuzzResult(t, "MergePatch", out, err, valid, true)
+		out, err := ApplyPatch(doc, patch)
+		checkFuzzResult(t, "ApplyPatch", out, err, valid, true)
 		if !valid {
 			return
 		}
 		p, _ := jsonv.Parse(patch)
 		if p.Kind == jsonv.Object {
 			// Idempotence: applying the same patch twice equals once.
-			again, err := MergePatch(out, patch)
+			again, err := ApplyPatch(out, patch)
 			if err != nil || !bytes.Equal(again, out) {
-				t.Errorf("MergePatch twice = %s, %v; once = %s", again, err, out)
+				t.Errorf("ApplyPatch twice = %s, %v; once = %s", again, err, out)
 			}
 		}
 
-		// CreateMergePatch round trip, where a merge patch can express the
+		// CreatePatch round trip, where a merge patch can express the
 		// change (no null members in modified).
-		diff, err := CreateMergePatch(doc, patch)
-		checkFuzzResult(t, "CreateMergePatch", diff, err, valid, true)
+		diff, err := CreatePatch(doc, patch)
+		checkFuzzResult(t, "CreatePatch", diff, err, valid, true)
 		if !hasNullMember(&p) {
-			got, err := MergePatch(doc, diff)
+			got, err := ApplyPatch(doc, diff)
 			if err != nil || !fuzzSame(t, got, patch) {
-				t.Errorf("MergePatch(doc, CreateMergePatch(doc, m) = %s) = %s, %v; want %s", diff, got, err, patch)
+				t.Errorf("ApplyPatch(doc, CreatePatch(doc, m) = %s) = %s, %v; want %s", diff, got, err, patch)
 			}
 		}
 
 		// Re-basing onto an unchanged document keeps the patch.
-		rebased, err := RebaseMergePatch(doc, patch, doc)
-		checkFuzzResult(t, "RebaseMergePatch", rebased, err, valid, true)
+		rebased, err := RebasePatch(doc, patch, doc)
+		checkFuzzResult(t, "RebasePatch", rebased, err, valid, true)
 		if !bytes.Equal(rebased, compactFuzz(patch)) && !fuzzSame(t, rebased, patch) {
-			t.Errorf("RebaseMergePatch(doc, patch, doc) = %s, want the patch", rebased)
+			t.Errorf("RebasePatch(doc, patch, doc) = %s, want the patch", rebased)
 		}
 		// Re-basing onto a document that already has the patch applied
 		// never conflicts and changes nothing there.
-		rebased, err = RebaseMergePatch(doc, patch, out)
-		checkFuzzResult(t, "RebaseMergePatch onto patched", rebased, err, valid, true)
-		if got, err := MergePatch(out, rebased); err != nil || !fuzzSame(t, got, out) {
-			t.Errorf("MergePatch(patched, rebased %s) = %s, %v; want %s", rebased, got, err, out)
+		rebased, err = RebasePatch(doc, patch, out)
+		checkFuzzResult(t, "RebasePatch onto patched", rebased, err, valid, true)
+		if got, err := ApplyPatch(out, rebased); err != nil || !fuzzSame(t, got, out) {
+			t.Errorf("ApplyPatch(patched, rebased %s) = %s, %v; want %s", rebased, got, err, out)
 		}
 	})
 }

@@ -1,20 +1,20 @@
-package conflict_test
+package jsonmerge_test
 
 import (
 	"errors"
 	"fmt"
 
-	"github.com/go-conflict/conflict"
+	"github.com/go-conflict/conflict/jsonmerge"
 )
 
-func ExampleMergeJSON() {
+func ExampleMerge() {
 	base := []byte(`{"title":"Draft","tags":["a"],"views":12345678901234567890}`)
 	// We changed the title; meanwhile the server changed the tags and added
 	// a member we have never seen.
 	ours := []byte(`{"title":"Final","tags":["a"],"views":12345678901234567890}`)
 	theirs := []byte(`{"title":"Draft","tags":["a","b"],"views":12345678901234567890,"etag":"v8"}`)
 
-	merged, err := conflict.MergeJSON(base, ours, theirs)
+	merged, err := jsonmerge.Merge(base, ours, theirs)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -24,33 +24,33 @@ func ExampleMergeJSON() {
 	// {"title":"Final","tags":["a","b"],"views":12345678901234567890,"etag":"v8"}
 }
 
-func ExampleMergeJSON_conflict() {
+func ExampleMerge_conflict() {
 	base := []byte(`{"title":"Draft","price":10,"stock":5}`)
 	ours := []byte(`{"title":"Final","price":12,"stock":5}`)
 	theirs := []byte(`{"title":"Published","price":11,"stock":4}`)
 
-	_, err := conflict.MergeJSON(base, ours, theirs)
+	_, err := jsonmerge.Merge(base, ours, theirs)
 	fmt.Println(err)
-	fmt.Println(errors.Is(err, conflict.ErrMergeConflict))
-	var mc *conflict.MergeConflictError
+	fmt.Println(errors.Is(err, jsonmerge.ErrConflict))
+	var mc *jsonmerge.ConflictError
 	if errors.As(err, &mc) {
 		for _, c := range mc.Conflicts {
 			fmt.Printf("%s: base %s, ours %s, theirs %s\n", c.Path, c.Base, c.Ours, c.Theirs)
 		}
 	}
 	// Output:
-	// conflict: merge conflict at "/title", "/price"
+	// jsonmerge: merge conflict at "/title", "/price"
 	// true
 	// /title: base "Draft", ours "Final", theirs "Published"
 	// /price: base 10, ours 12, theirs 11
 }
 
-func ExampleNewJSONMerge() {
-	merge := conflict.NewJSONMerge(
+func ExampleNew() {
+	merge := jsonmerge.New(
 		// Line items are identified by their sku, not by their position.
-		conflict.KeyedArray("/lines", "sku"),
+		jsonmerge.KeyedArray("/lines", "sku"),
 		// The server's timestamp always wins.
-		conflict.PathPolicy("/updated_at", conflict.TakeTheirs),
+		jsonmerge.PathPolicy("/updated_at", jsonmerge.TakeTheirs),
 	)
 	base := []byte(`{"lines":[{"sku":"A","qty":1}],"updated_at":"10:00"}`)
 	ours := []byte(`{"lines":[{"sku":"A","qty":2},{"sku":"C","qty":1}],"updated_at":"10:05"}`)
@@ -67,9 +67,9 @@ type mergeArticle struct {
 	Likes int    `json:"likes"`
 }
 
-func ExampleMerge() {
+func ExampleTyped() {
 	// Titles: ours wins if we changed it. Likes: add our increment to theirs.
-	merge := conflict.Merge(func(base, ours, theirs mergeArticle) (mergeArticle, error) {
+	merge := jsonmerge.Typed(func(base, ours, theirs mergeArticle) (mergeArticle, error) {
 		if ours.Title != base.Title {
 			theirs.Title = ours.Title
 		}
@@ -86,29 +86,29 @@ func ExampleMerge() {
 	// {"title":"Go 1.23","likes":16,"author":"gopher"} <nil>
 }
 
-func ExampleMergePatch() {
+func ExampleApplyPatch() {
 	doc := []byte(`{"title":"Goodbye!","author":{"givenName":"John","familyName":"Doe"},"tags":["example","sample"],"content":"This will be unchanged"}`)
 	patch := []byte(`{"title":"Hello!","phoneNumber":"+01-123-456-7890","author":{"familyName":null},"tags":["example"]}`)
 
-	patched, err := conflict.MergePatch(doc, patch)
+	patched, err := jsonmerge.ApplyPatch(doc, patch)
 	fmt.Println(string(patched), err)
 	// Output:
 	// {"title":"Hello!","author":{"givenName":"John"},"tags":["example"],"content":"This will be unchanged","phoneNumber":"+01-123-456-7890"} <nil>
 }
 
-func ExampleRebaseMergePatch() {
+func ExampleRebasePatch() {
 	base := []byte(`{"status":"open","assignee":"ann","labels":["bug"]}`)
 	patch := []byte(`{"status":"closed"}`)
 	theirs := []byte(`{"status":"open","assignee":"bob","labels":["bug"]}`)
 
-	rebased, err := conflict.RebaseMergePatch(base, patch, theirs)
+	rebased, err := jsonmerge.RebasePatch(base, patch, theirs)
 	fmt.Println(string(rebased), err)
 
 	// Someone else already reopened it as "triaged": the patch conflicts.
 	theirs = []byte(`{"status":"triaged","assignee":"ann","labels":["bug"]}`)
-	_, err = conflict.RebaseMergePatch(base, patch, theirs)
+	_, err = jsonmerge.RebasePatch(base, patch, theirs)
 	fmt.Println(err)
 	// Output:
 	// {"status":"closed"} <nil>
-	// conflict: merge conflict at "/status"
+	// jsonmerge: merge conflict at "/status"
 }

@@ -1,0 +1,234 @@
+package conflict
+
+import (
+	"bytes"
+	"container/list"
+	"context"
+	"crypto/sha256"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/go-conflict/conflict/internal/jsonv"
+)
+
+type baseKey struct{}
+
+// WithBase returns a context that gives a write's merge base: the
+// representation the write was built on. Without it, the client uses the
+// representation it saw at the write's URL and version (the If-Match ETag, or
+// the rule's version field), if it read one through the client with the
+// same credentials: a 2xx whose JSON body was read to its end (or closed
+// after its last byte), at a URL some rule's pattern matches.
+func WithBase(ctx context.Context, base []byte) context.Context {
+	return context.WithValue(ctx, baseKey{}, base)
+}
+
+// baseFor returns the base of the write st is sending.
+func (st *call) baseFor(ours []byte) ([]byte, bool) {
+	if st.base != nil {
+		return st.base, true
+	}
+	if b, ok := st.out.Value(baseKey{}).([]byte); ok && b != nil {
+		return b, true
+	}
+	if v := st.precondition(ours); v != "" {
+		return st.c.bases.get(cacheKey(st.orig.URL, st.orig.Header, v))
+	}
+	return nil, false
+}
+
+// precondition is the version the current request was built on.
+func (st *call) precondition(ours []byte) string {
+	if ptr := st.versionPtr(); ptr != nil {
+		if v, ok := getPointer(ours, ptr); ok {
+			return "field:" + string(v)
+		}
+		return ""
+	}
+	if vs := headerValues(st.tmpl.Header, "If-Match"); len(vs) == 1 {
+		return "etag:" + vs[0]
+	}
+	return ""
+}
+
+// cacheKey names a representation: its URL, its version, and who read it.
+// A base read with one set of credentials never serves another's write.
+func cacheKey(u *url.URL, h http.Header, version string) string {
+	r := *u
+	r.User, r.Fragment, r.RawFragment = nil, "", ""
+	return r.String() + "\x00" + version + "\x00" + credentials(u, h)
+}
+
+// credentials fingerprints what identifies the caller in a request: its
+// user information and every header that can carry a credential.
+func credentials(u *url.URL, h http.Header) string {
+	var names []string
+	for k := range h {
+		if isCredential(k) {
+			names = append(names, k)
+		}
+	}
+	if len(names) == 0 && u.User == nil {
+		return ""
+	}
+	sort.Strings(names)
+	sum := sha256.New()
+	if u.User != nil {
+		sum.Write([]byte(u.User.String()))
+	}
+	for _, k := range names {
+		sum.Write([]byte("\x00" + strings.ToLower(k)))
+		for _, v := range h[k] {
+			sum.Write([]byte("\x00" + v))
+		}
+	}
+	return string(sum.Sum(nil)[:16])
+}
+
+// isCredential reports whether a header can carry a credential.
+func isCredential(name string) bool {
+	n := strings.ToLower(name)
+	if n == "cookie" {
+		return true
+	}
+	for _, s := range []string{"auth", "token", "key", "secret", "session", "signature", "password"} {
+		if strings.Contains(n, s) && !strings.Contains(n, "idempotency") {
+			return true
+		}
+	}
+	return false
+}
+
+// baseCache remembers representations read through the client, so that a
+// stale write can be merged against the representation it was based on. It
+// holds at most max bytes of representations, least recently used first
+// out.
+type baseCache struct {
+	mu    sync.Mutex
+	max   int64
+	bytes int64
+	lru   *list.List // of *baseEntry, most recent at the front
+	m     map[string]*list.Element
+}
+
+type baseEntry struct {
+	key  string
+	data []byte
+}
+
+func newBaseCache(max int64) *baseCache {
+	return &baseCache{max: max, lru: list.New(), m: make(map[string]*list.Element)}
+}
+
+func (c *baseCache) put(key string, data []byte) {
+	if int64(len(data)) > c.max/4 {
+		return // one entry never crowds out the rest
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[key]; ok {
+		be := e.Value.(*baseEntry)
+		c.bytes += int64(len(data) - len(be.data))
+		be.data = data
+		c.lru.MoveToFront(e)
+	} else {
+		c.m[key] = c.lru.PushFront(&baseEntry{key, data})
+		c.bytes += int64(len(data) + len(key))
+	}
+	for c.bytes > c.max {
+		old := c.lru.Back()
+		be := old.Value.(*baseEntry)
+		c.lru.Remove(old)
+		delete(c.m, be.key)
+		c.bytes -= int64(len(be.data) + len(be.key))
+	}
+}
+
+func (c *baseCache) get(key string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	if !ok {
+		return nil, false
+	}
+	c.lru.MoveToFront(e)
+	return e.Value.(*baseEntry).data, true
+}
+
+// remember keeps the representation in a successful response to req, at a
+// rule's URL, as a possible merge base, as the caller reads it.
+func (c *Client) remember(req *http.Request, resp *http.Response, limit int64) {
+	if c.rules.n == 0 || resp.StatusCode/100 != 2 || resp.Body == nil || resp.Body == http.NoBody {
+		return
+	}
+	r := c.rules.matchAnyMethod(req)
+	if r == nil {
+		return
+	}
+	ptr := r.versionPtr
+	etag := strongETag(resp.Header)
+	if ptr == nil && etag == "" {
+		return
+	}
+	u, h := req.URL, req.Header
+	resp.Body = &teeBody{rc: resp.Body, limit: limit, done: func(data []byte) {
+		version := "etag:" + etag
+		if ptr != nil {
+			v, ok := getPointer(data, ptr)
+			if !ok {
+				return
+			}
+			version = "field:" + string(v)
+		}
+		c.bases.put(cacheKey(u, h, version), data)
+	}}
+}
+
+// teeBody hands the whole body to done once it is complete: when the reader
+// reaches its end, or when it is closed after reading a complete JSON value
+// (a json.Decoder stops before EOF). A body longer than limit is not kept.
+type teeBody struct {
+	rc    io.ReadCloser
+	buf   bytes.Buffer
+	limit int64
+	over  bool
+	done  func([]byte)
+}
+
+func (t *teeBody) Read(p []byte) (int, error) {
+	n, err := t.rc.Read(p)
+	if !t.over {
+		if int64(t.buf.Len()+n) > t.limit {
+			t.over = true
+			t.buf = bytes.Buffer{}
+		} else {
+			t.buf.Write(p[:n])
+		}
+	}
+	if err == io.EOF {
+		t.finish()
+	}
+	return n, err
+}
+
+func (t *teeBody) finish() {
+	if !t.over && t.done != nil {
+		t.done(t.buf.Bytes()) // handed over: nothing is written to buf again
+	}
+	t.done, t.over = nil, true
+}
+
+func (t *teeBody) Close() error {
+	if !t.over && t.done != nil {
+		// A whole object or array was read (a prefix of one never parses).
+		if v, err := jsonv.Parse(t.buf.Bytes()); err == nil && (v.Kind == jsonv.Object || v.Kind == jsonv.Array) {
+			t.finish()
+		}
+	}
+	t.done, t.over = nil, true
+	return t.rc.Close()
+}

@@ -1,0 +1,354 @@
+package conflict
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/go-conflict/conflict/internal/retry"
+)
+
+// call is the state of one call of Do or RoundTrip: request, rule, send,
+// classify, recover, result. It lives on the calling goroutine only, and
+// nothing that outlives the call refers to it.
+type call struct {
+	c           *Client
+	id          uint64
+	passthrough bool // through RoundTrip: no redirects, an abort returns the response
+	orig        *http.Request
+	tmpl        *http.Request // what the next send is built from
+	rule        *rule
+	body        body
+	keyHeader   string
+	start       time.Time
+	out         *resultCtx // the context of every request sent: it carries the Result
+	ctx         context.Context
+	// Once recovery starts, ctx is bounded by the call's deadline: stop
+	// disarms the deadline and release lets the context go.
+	stop    func() bool
+	release context.CancelFunc
+	waits   int
+	merges  int
+	stales  int
+	base    []byte // the base of the next merge, once one merge was sent
+}
+
+// halt says why recovery stops.
+type halt struct {
+	reason, err        error
+	base, ours, theirs []byte
+}
+
+func (c *Client) do(req *http.Request, passthrough bool) (*http.Response, error) {
+	if req == nil || req.URL == nil {
+		if req != nil && req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, errors.New("conflict: nil request or URL")
+	}
+	st := &call{c: c, passthrough: passthrough, orig: req, id: c.seq.Add(1), start: time.Now()}
+	st.rule = c.rules.match(req)
+	st.out = &resultCtx{Context: req.Context()}
+	st.ctx = st.out
+	b, err := replayBodyOf(req, c.limits.MaxBodyBuffer)
+	if err != nil {
+		return nil, fmt.Errorf("conflict: %s %s: reading the request body: %w", req.Method, redact(req.URL), err)
+	}
+	st.body = b
+	st.tmpl = req.WithContext(st.out)
+	if b.bytes != nil {
+		st.tmpl.ContentLength = int64(len(b.bytes)) // buffered: the length is known
+	}
+	if err := st.attachKey(); err != nil {
+		b.close()
+		return nil, err
+	}
+	return st.run()
+}
+
+func (st *call) limits() (attempts int, elapsed time.Duration) {
+	attempts, elapsed = st.c.limits.MaxAttempts, st.c.limits.MaxElapsed
+	if st.rule != nil && st.rule.MaxAttempts > 0 {
+		attempts = st.rule.MaxAttempts
+	}
+	if st.rule != nil && st.rule.MaxElapsed > 0 {
+		elapsed = st.rule.MaxElapsed
+	}
+	return attempts, elapsed
+}
+
+func (st *call) deadline() time.Time {
+	_, elapsed := st.limits()
+	return st.start.Add(elapsed)
+}
+
+// bound makes every later send, read and wait of the call end by its
+// deadline.
+func (st *call) bound() {
+	if st.release != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(st.out)
+	t := time.AfterFunc(time.Until(st.deadline()), cancel)
+	st.ctx, st.stop, st.release = ctx, t.Stop, cancel
+}
+
+// run is the recovery loop: send, classify, recover or stop.
+func (st *call) run() (*http.Response, error) {
+	for {
+		resp, err := st.send()
+		if err != nil {
+			st.finish()
+			if ctxErr := st.ctxErr(); ctxErr != nil && !errors.Is(err, ctxErr) {
+				err = fmt.Errorf("%w: %w", ctxErr, err)
+			}
+			return nil, err
+		}
+		cf := st.classify(resp)
+		if cf == nil {
+			st.c.remember(st.orig, resp, st.c.limits.MaxBodyBuffer)
+			return st.done(resp), nil
+		}
+		st.out.res.Conflict = cf
+		st.emit(Event{Step: StepConflict, Kind: cf.Kind, Reason: cf.Reason, Status: cf.Status})
+		final, why := st.recover(resp, cf)
+		if why != nil {
+			return st.abort(resp, cf, why)
+		}
+		drain(resp)
+		if final != nil {
+			return st.done(final), nil
+		}
+	}
+}
+
+// ctxErr is the error of the call's context: the caller's, or the call's
+// deadline, reported as context.DeadlineExceeded.
+func (st *call) ctxErr() error {
+	if err := st.out.Err(); err != nil {
+		return err
+	}
+	if st.ctx.Err() != nil {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// send sends one attempt built from st.tmpl, with transport retries when it
+// is safe to send again.
+func (st *call) send() (*http.Response, error) {
+	if err := st.ctxErr(); err != nil {
+		st.body.close()
+		return nil, err
+	}
+	st.out.res.Attempts++
+	out := st.tmpl
+	if st.ctx != st.out {
+		out = out.WithContext(st.ctx)
+	}
+	if st.c.hc.Jar != nil && !st.passthrough {
+		// http.Client adds the jar's cookies to the request's own header.
+		cp := *out
+		cp.Header = out.Header.Clone()
+		out = &cp
+	}
+	switch {
+	case st.body.once != nil:
+		out.Body, out.GetBody = st.body.once, nil
+		st.body.once = nil
+	case st.body.first != nil:
+		out.Body, out.GetBody = st.body.first, st.body.get
+		st.body.first = nil
+	case st.body.get != nil:
+		b, err := st.body.get()
+		if err != nil {
+			return nil, fmt.Errorf("conflict: %s %s: GetBody: %w", out.Method, redact(out.URL), err)
+		}
+		out.Body, out.GetBody = b, st.body.get
+	default:
+		out.Body, out.GetBody, out.ContentLength = nil, nil, 0
+	}
+	mayRetry := out.GetBody != nil || out.Body == nil
+	mayRetry = mayRetry && (isIdempotent(out.Method) || st.out.res.IdempotencyKey != "")
+	return retry.Do(st.sender(st.out.res.Attempts > 1), out, st.policy(), mayRetry, st.onRetry)
+}
+
+func (st *call) sender(resend bool) retry.SendFunc {
+	switch {
+	case st.passthrough:
+		return st.c.transport.RoundTrip
+	case resend:
+		return st.c.resend.Do
+	}
+	return st.c.hc.Do
+}
+
+func (st *call) policy() retry.Policy {
+	l := &st.c.limits
+	return retry.Policy{MaxRetries: l.TransportRetries, WaitMin: l.BackoffMin, WaitMax: l.BackoffMax, MaxRetryAfter: l.MaxWait}
+}
+
+// onRetry bounds the call before a transport retry and reports it; a retry
+// whose wait would pass the deadline is not made.
+func (st *call) onRetry(r retry.Retry) (context.Context, bool) {
+	if time.Now().Add(r.Wait).After(st.deadline()) {
+		return nil, false
+	}
+	st.bound()
+	st.out.retried = true
+	st.emit(Event{Step: StepTransportRetry, Status: r.Status, Err: redactErr(r.Err), Wait: r.Wait})
+	return st.ctx, true
+}
+
+// isIdempotent reports whether RFC 9110 makes method idempotent.
+func isIdempotent(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// classify classifies resp if its status can be a conflict, reading its
+// body no longer than the call's deadline allows.
+func (st *call) classify(resp *http.Response) *Conflict {
+	forced := false
+	if st.rule != nil {
+		for _, s := range st.rule.Statuses {
+			forced = forced || s == resp.StatusCode
+		}
+	}
+	switch resp.StatusCode {
+	case http.StatusConflict, http.StatusPreconditionFailed, http.StatusLocked, http.StatusPreconditionRequired,
+		http.StatusBadRequest, http.StatusUnprocessableEntity:
+	default:
+		if !forced {
+			return nil
+		}
+	}
+	body := resp.Body
+	t := time.AfterFunc(time.Until(st.deadline()), func() { body.Close() })
+	cf, _ := st.c.cfg.classifier.classify(resp, forced)
+	t.Stop()
+	return cf
+}
+
+// recover runs the recovery for cf. It returns a final response, a reason
+// to stop, or neither: send st.tmpl again.
+func (st *call) recover(resp *http.Response, cf *Conflict) (*http.Response, *halt) {
+	st.bound()
+	switch cf.Kind {
+	case StaleVersion:
+		return st.refreshMerge(resp, cf)
+	case Duplicate:
+		return st.adopt(resp, cf)
+	case IdempotencyInUse, Locked:
+		return nil, st.wait(cf)
+	}
+	return nil, &halt{reason: ErrUnrecoverable}
+}
+
+// canResend checks what every re-send needs.
+func (st *call) canResend() *halt {
+	if !st.body.replayable() {
+		return &halt{reason: ErrNotReplayable, err: fmt.Errorf("the request body was larger than %d bytes and had no GetBody", st.c.limits.MaxBodyBuffer)}
+	}
+	if attempts, _ := st.limits(); st.out.res.Attempts >= attempts {
+		return &halt{reason: ErrAttemptsExhausted}
+	}
+	return nil
+}
+
+// abort stops recovery with an *Error.
+func (st *call) abort(resp *http.Response, cf *Conflict, why *halt) (*http.Response, error) {
+	res := &st.out.res
+	e := &Error{
+		Method:         st.orig.Method,
+		URL:            redact(st.orig.URL),
+		Conflict:       cf,
+		Attempts:       res.Attempts,
+		IdempotencyKey: res.IdempotencyKey,
+		Keys:           append([]string(nil), res.Keys...),
+		Reason:         why.reason,
+		Err:            redactErr(why.err),
+		Base:           why.base,
+		Ours:           why.ours,
+		Theirs:         why.theirs,
+	}
+	if errors.Is(why.reason, context.Canceled) || errors.Is(why.reason, context.DeadlineExceeded) {
+		e.Reason = st.ctxErr()
+		if e.Reason == nil {
+			e.Reason = why.reason
+		}
+	}
+	res.Outcome, res.Err = Aborted, e
+	st.emit(Event{Step: StepAbort, Kind: cf.Kind, Reason: cf.Reason, Status: cf.Status, Err: e, Outcome: Aborted})
+	ctxDone := errors.Is(e.Reason, context.Canceled) || errors.Is(e.Reason, context.DeadlineExceeded)
+	if st.passthrough && !ctxDone && resp != nil {
+		st.finishWith(resp)
+		return resp, nil // the server's own answer, body intact
+	}
+	drain(resp)
+	st.finish()
+	return nil, e
+}
+
+// done ends a call that returns resp.
+func (st *call) done(resp *http.Response) *http.Response {
+	res := &st.out.res
+	if res.Outcome == Sent && res.Conflict != nil && resp.StatusCode/100 == 2 {
+		switch {
+		case st.merges == 0:
+			res.Outcome = Waited
+		case st.rule != nil && st.rule.Resolve == ClientWins:
+			res.Outcome = Overwrote
+		default:
+			res.Outcome = Merged
+		}
+	}
+	if res.Conflict != nil || st.out.retried {
+		kind := Unknown
+		if res.Conflict != nil {
+			kind = res.Conflict.Kind
+		}
+		st.emit(Event{Step: StepDone, Kind: kind, Status: resp.StatusCode, Outcome: res.Outcome})
+	}
+	st.finishWith(resp)
+	return resp
+}
+
+// finishWith releases what the call holds once resp's body is closed: the
+// deadline no longer applies to a response handed to the caller.
+func (st *call) finishWith(resp *http.Response) {
+	if st.release == nil {
+		return
+	}
+	st.stop()
+	if resp.Body == nil {
+		st.release()
+		return
+	}
+	resp.Body = &releaseBody{ReadCloser: resp.Body, release: st.release}
+}
+
+func (st *call) finish() {
+	if st.release != nil {
+		st.stop()
+		st.release()
+	}
+}
+
+func (st *call) emit(ev Event) {
+	cfg := &st.c.cfg
+	if cfg.hook == nil && cfg.logger == nil {
+		return
+	}
+	ev.CallID = st.id
+	ev.Method = st.orig.Method
+	ev.URL = redact(st.orig.URL)
+	ev.Attempt = st.out.res.Attempts
+	ev.IdempotencyKey = st.out.res.IdempotencyKey
+	cfg.emit(st.out.Context, ev)
+}

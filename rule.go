@@ -1,0 +1,253 @@
+package conflict
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-conflict/conflict/internal/jsonv"
+)
+
+// A Rule says how one endpoint recovers from conflicts. Its zero value
+// recovers nothing that needs endpoint knowledge: stale versions abort
+// (there is no merge function), duplicates are adopted only when the
+// existing resource can be found and matches, waits and aborts behave as
+// for any endpoint.
+//
+// [Client.Do] uses every field. [Update] uses VersionField (to read and
+// write the version), MaxAttempts and MaxElapsed of the rule that matches its
+// PUT; it re-derives stale writes itself, so Merge and Resolve do not apply
+// to it.
+type Rule struct {
+	// Merge merges a stale write: base is the representation the write was
+	// based on, ours the request body, theirs the current representation;
+	// it returns the body to send. jsonmerge.Merge suits JSON documents
+	// written with PUT; jsonmerge.RebasePatch suits JSON merge patches sent
+	// with PATCH. An error that satisfies errors.Is(err, ErrMergeConflict)
+	// aborts with [ErrMergeConflict]; what Merge returns must be valid JSON
+	// or the call aborts. A field the server owns (an updated_at, a version
+	// in the body of an ETag endpoint) that the write leaves at its old
+	// value makes jsonmerge.Merge report a conflict there; a merge built with
+	// jsonmerge.PathPolicy(ptr, jsonmerge.TakeTheirs) resolves it.
+	Merge func(base, ours, theirs []byte) ([]byte, error)
+
+	// Resolve chooses how a stale version is resolved. The zero value,
+	// [ResolveMerge], merges with Merge and aborts if Merge is nil.
+	Resolve Resolution
+
+	// VersionField is the JSON Pointer ("/version", "/meta/rev") of a
+	// version field in the body that works as the precondition. If empty,
+	// the version travels as an ETag: If-Match on writes, ETag on reads. A
+	// pointer that is malformed or does not start with "/" makes New panic.
+	VersionField string
+
+	// Refresh returns the URL to read the current representation from;
+	// nil means the request's own URL. A URL on another origin is not read.
+	Refresh func(req *http.Request) string
+
+	// LocateExisting finds the resource a duplicate create collided with and
+	// returns its URL, or "" if it cannot be found. If nil, the conflict's
+	// Location (header or body) is used, then its existing id resolved
+	// under the request's collection ("POST /users" + "u_7" = "/users/u_7"),
+	// and for a create by PUT the request's own URL. A URL that leaves the
+	// request's origin or collection is not read.
+	LocateExisting func(ctx context.Context, c *Conflict, req *http.Request) (string, error)
+
+	// AdoptIf reports whether the existing resource is the one this request
+	// meant to create, so that it may be adopted as the create's result. If
+	// nil, it is when the existing resource records this request's
+	// idempotency key (a field "idempotency_key" or "idempotencyKey"), or
+	// when every non-empty top-level field of the request body has the same
+	// value in the existing resource (a body with no such field is no
+	// evidence, and nothing is adopted).
+	AdoptIf func(sent, existing []byte) bool
+
+	// Creates says the endpoint creates a resource, so that a duplicate
+	// may be adopted: for a PUT that creates without If-None-Match: * (an
+	// Azure container, a WebDAV collection). POST requests, and PUT requests
+	// with If-None-Match: *, are creates without it.
+	Creates bool
+
+	// Statuses are extra status codes that count as conflicts on this
+	// endpoint, beyond 409, 412, 423 and 428 (for example 400 for an API
+	// that reports duplicates as bad requests).
+	Statuses []int
+
+	// MaxAttempts and MaxElapsed override the client's [Limits] for this
+	// endpoint when positive.
+	MaxAttempts int
+	MaxElapsed  time.Duration
+
+	// IdempotencyHeader overrides the client's idempotency header name.
+	IdempotencyHeader string
+
+	// Idempotent attaches an idempotency key to this endpoint's requests
+	// whatever their method. Without it, keys go on POST requests only (and
+	// on any request whose caller gave a key).
+	Idempotent bool
+
+	versionPtr []string // VersionField, parsed
+}
+
+// A Resolution says how a stale version is resolved.
+type Resolution int
+
+const (
+	// ResolveMerge merges base, ours and theirs with the rule's Merge and
+	// re-sends the result with the fresh precondition. A merge conflict
+	// aborts with [ErrMergeConflict].
+	ResolveMerge Resolution = iota
+	// ClientWins re-sends the request body unchanged with the fresh
+	// precondition, overwriting whatever changed on the server. It needs no
+	// base. Use it only where last-write-wins is really meant.
+	ClientWins
+	// ServerWins keeps the server's current representation: nothing is
+	// re-sent, and the call returns the current representation with
+	// [ServerWon].
+	ServerWins
+	// Manual aborts with base, ours and theirs in the [Error], for the
+	// caller to decide.
+	Manual
+)
+
+var resolutionNames = [...]string{"merge", "client_wins", "server_wins", "manual"}
+
+// String returns the resolution's lowercase name.
+func (r Resolution) String() string {
+	if r < 0 || int(r) >= len(resolutionNames) {
+		return "resolution(?)"
+	}
+	return resolutionNames[r]
+}
+
+// rule is a Rule with its pattern.
+type rule struct {
+	pattern string
+	Rule
+}
+
+// validate checks the rule's fields and prepares them; it panics with a
+// message naming the pattern and the field.
+func (r *rule) validate() {
+	r.Statuses = append([]int(nil), r.Statuses...)
+	if r.VersionField != "" {
+		segs, err := jsonv.ParsePointer(r.VersionField)
+		if err == nil && len(segs) == 0 {
+			err = fmt.Errorf("empty pointer")
+		}
+		if err != nil {
+			panic(fmt.Sprintf("conflict: rule %q: VersionField %q is not a JSON Pointer: %v", r.pattern, r.VersionField, err))
+		}
+		r.versionPtr = segs
+	}
+	for _, s := range r.Statuses {
+		if s < 400 || s > 499 {
+			panic(fmt.Sprintf("conflict: rule %q: Statuses holds %d, which is not a 4xx status", r.pattern, s))
+		}
+	}
+	if r.Resolve < ResolveMerge || r.Resolve > Manual {
+		panic(fmt.Sprintf("conflict: rule %q: Resolve is %d, not a Resolution", r.pattern, int(r.Resolve)))
+	}
+}
+
+// ruleSet finds the rule of a request. It reuses http.ServeMux for pattern
+// syntax, precedence and validation.
+type ruleSet struct {
+	mux  *http.ServeMux
+	n    int
+	host bool // some pattern names a host
+	// methods holds the methods the patterns name, sorted; any is set when
+	// a pattern names none. A request of another method matches no rule.
+	methods []string
+	any     bool
+}
+
+type ruleHandler struct{ r *rule }
+
+func (ruleHandler) ServeHTTP(http.ResponseWriter, *http.Request) {}
+
+func newRuleSet(rules []rule) *ruleSet {
+	s := &ruleSet{n: len(rules)}
+	if len(rules) == 0 {
+		return s
+	}
+	s.mux = http.NewServeMux()
+	seen := map[string]bool{}
+	for i := range rules {
+		r := &rules[i]
+		r.validate()
+		s.mux.Handle(r.pattern, ruleHandler{r}) // panics on a bad pattern
+		path := r.pattern
+		if i := strings.IndexAny(path, " \t"); i >= 0 {
+			path = strings.TrimSpace(path[i:])
+			for _, m := range []string{r.pattern[:i], http.MethodHead} {
+				if !seen[m] && (m != http.MethodHead || r.pattern[:i] == http.MethodGet) {
+					seen[m] = true // GET patterns match HEAD too, as in ServeMux
+					s.methods = append(s.methods, m)
+				}
+			}
+		} else {
+			s.any = true
+		}
+		s.host = s.host || !strings.HasPrefix(path, "/")
+	}
+	sort.Strings(s.methods)
+	return s
+}
+
+// match returns the rule for req, or nil.
+func (s *ruleSet) match(req *http.Request) *rule {
+	if s.n == 0 {
+		return nil
+	}
+	if !s.any && !s.has(req.Method) {
+		return nil
+	}
+	return s.lookup(req)
+}
+
+func (s *ruleSet) has(method string) bool {
+	for _, m := range s.methods {
+		if m == method {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *ruleSet) lookup(req *http.Request) *rule {
+	if !s.host || req.Host != "" || req.URL == nil {
+		h, _ := s.mux.Handler(req)
+		rh, _ := h.(ruleHandler)
+		return rh.r
+	}
+	// A client request's Host is usually empty: give it its URL's host
+	// for patterns that name one.
+	r := *req
+	r.Host = req.URL.Host
+	h, _ := s.mux.Handler(&r)
+	rh, _ := h.(ruleHandler)
+	return rh.r
+}
+
+// matchAnyMethod returns a rule that some method at req's URL matches: the
+// reads of such URLs are remembered as merge bases.
+func (s *ruleSet) matchAnyMethod(req *http.Request) *rule {
+	if s.n == 0 {
+		return nil
+	}
+	if r := s.match(req); r != nil {
+		return r
+	}
+	r := *req
+	for _, m := range s.methods {
+		r.Method = m
+		if found := s.lookup(&r); found != nil {
+			return found
+		}
+	}
+	return nil
+}
