@@ -20,20 +20,20 @@ import (
 // corpusFloor is the lowest acceptable share of strict corpus entries the
 // classifier must get right (kind and every expected field). It is set to
 // what the classifier scores today, so that the test guards against
-// regressions; raise it as the classifier improves (target 0.95).
-const corpusFloor = 0.40
+// regressions; raise it as the classifier improves (target 0.95). Measured
+// when the corpus was built: 63/118 = 0.534.
+const corpusFloor = 0.53
 
 // corpusEntry is one real conflict reply; see testdata/corpus/README.md.
 type corpusEntry struct {
-	API        string          `json:"api"`
-	Source     string          `json:"source"`
-	Provenance string          `json:"provenance"`
-	Note       string          `json:"note,omitempty"`
-	Request    corpusRequest   `json:"request"`
-	Response   corpusResponse  `json:"response"`
-	Expect     corpusExpect    `json:"expect"`
-	Strict     *bool           `json:"strict"`
-	Extra      json.RawMessage `json:"-"`
+	API        string         `json:"api"`
+	Source     string         `json:"source"`
+	Provenance string         `json:"provenance"`
+	Note       string         `json:"note,omitempty"`
+	Request    corpusRequest  `json:"request"`
+	Response   corpusResponse `json:"response"`
+	Expect     corpusExpect   `json:"expect"`
+	Strict     *bool          `json:"strict"`
 
 	file string
 	idx  int
@@ -235,6 +235,7 @@ func TestCorpus(t *testing.T) {
 	}
 
 	perKind := map[string]*tally{}
+	perKindStrict := map[string]*tally{}
 	var strict, all, strictKindOnly tally
 	var misses []string
 	for _, e := range entries {
@@ -252,6 +253,15 @@ func TestCorpus(t *testing.T) {
 			tk.right++
 		}
 		if *e.Strict {
+			ts := perKindStrict[e.Expect.Kind]
+			if ts == nil {
+				ts = &tally{}
+				perKindStrict[e.Expect.Kind] = ts
+			}
+			ts.total++
+			if ok {
+				ts.right++
+			}
 			strict.total++
 			strictKindOnly.total++
 			if ok {
@@ -278,7 +288,11 @@ func TestCorpus(t *testing.T) {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		t.Logf("  %-22s %s", k, perKind[k])
+		ts := perKindStrict[k]
+		if ts == nil {
+			ts = &tally{}
+		}
+		t.Logf("  %-22s all %-14s strict %s", k, perKind[k], ts)
 	}
 	t.Logf("all entries:          %s", all)
 	t.Logf("strict, kind only:    %s", strictKindOnly)
