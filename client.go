@@ -87,9 +87,6 @@ func (c *Client) setup(opts []Option) {
 	c.bases = newBaseCache(c.limits.BaseCacheBytes)
 }
 
-// errCrossOriginRedirect stops a re-send redirected to another origin.
-var errCrossOriginRedirect = errors.New("conflict: a re-send was redirected to another origin; not followed")
-
 // sameOriginRedirects wraps a CheckRedirect so that a re-sent request never
 // follows a redirect off its origin: the caller's headers, of any name,
 // stay on the origin they were meant for.
