@@ -112,7 +112,7 @@ func (st *call) run() (*http.Response, error) {
 			return st.done(resp), nil
 		}
 		st.out.res.Conflict = cf
-		st.emit(Event{Step: StepConflict, Kind: cf.Kind, Reason: cf.Reason, Status: cf.Status})
+		st.emitFor(resp, Event{Step: StepConflict, Kind: cf.Kind, Reason: cf.Reason, Status: cf.Status})
 		final, why := st.recover(resp, cf)
 		if why != nil {
 			return st.abort(resp, cf, why)
@@ -144,6 +144,7 @@ func (st *call) send() (*http.Response, error) {
 		return nil, err
 	}
 	st.out.res.Attempts++
+	st.out.sends.Add(1)
 	out := st.tmpl
 	if st.ctx != st.out {
 		out = out.WithContext(st.ctx)
@@ -198,6 +199,7 @@ func (st *call) onRetry(r retry.Retry) (context.Context, bool) {
 	}
 	st.bound()
 	st.out.retried = true
+	st.out.sends.Add(1)
 	st.emit(Event{Step: StepTransportRetry, Status: r.Status, Err: redactErr(r.Err), Wait: r.Wait})
 	return st.ctx, true
 }
@@ -284,7 +286,7 @@ func (st *call) abort(resp *http.Response, cf *Conflict, why *halt) (*http.Respo
 		}
 	}
 	res.Outcome, res.Err = Aborted, e
-	st.emit(Event{Step: StepAbort, Kind: cf.Kind, Reason: cf.Reason, Status: cf.Status, Err: e, Outcome: Aborted})
+	st.emitFor(resp, Event{Step: StepAbort, Kind: cf.Kind, Reason: cf.Reason, Status: cf.Status, Err: e, Outcome: Aborted})
 	ctxDone := errors.Is(e.Reason, context.Canceled) || errors.Is(e.Reason, context.DeadlineExceeded)
 	if st.passthrough && !ctxDone && resp != nil {
 		st.finishWith(resp)
@@ -313,7 +315,7 @@ func (st *call) done(resp *http.Response) *http.Response {
 		if res.Conflict != nil {
 			kind = res.Conflict.Kind
 		}
-		st.emit(Event{Step: StepDone, Kind: kind, Status: resp.StatusCode, Outcome: res.Outcome})
+		st.emitFor(resp, Event{Step: StepDone, Kind: kind, Status: resp.StatusCode, Outcome: res.Outcome})
 	}
 	st.finishWith(resp)
 	return resp
@@ -340,7 +342,12 @@ func (st *call) finish() {
 	}
 }
 
-func (st *call) emit(ev Event) {
+func (st *call) emit(ev Event) { st.emitFor(nil, ev) }
+
+// emitFor reports ev about resp: the hook gets the context of the request
+// that resp answers, which holds the span of that attempt when a tracing
+// transport sent it; else the call's context.
+func (st *call) emitFor(resp *http.Response, ev Event) {
 	cfg := &st.c.cfg
 	if cfg.hook == nil && cfg.logger == nil {
 		return
@@ -350,5 +357,9 @@ func (st *call) emit(ev Event) {
 	ev.URL = redact(st.orig.URL)
 	ev.Attempt = st.out.res.Attempts
 	ev.IdempotencyKey = st.out.res.IdempotencyKey
-	cfg.emit(st.out.Context, ev)
+	ctx := context.Context(st.out)
+	if resp != nil && resp.Request != nil {
+		ctx = resp.Request.Context()
+	}
+	cfg.emit(ctx, ev)
 }

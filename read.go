@@ -46,6 +46,7 @@ func (st *call) read(u *url.URL) (*http.Response, []byte, *halt) {
 	if st.passthrough {
 		send = st.c.transport.RoundTrip
 	}
+	st.out.sends.Add(1)
 	resp, err := retry.Do(send, req, st.policy(), true, st.onRetry)
 	if err != nil {
 		if ctxErr := st.ctxErr(); ctxErr != nil {

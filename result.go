@@ -3,6 +3,7 @@ package conflict
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 )
 
 // An Outcome is what happened to a call, as [ResultOf] reports it.
@@ -69,7 +70,8 @@ type Result struct {
 type resultCtx struct {
 	context.Context
 	res     Result
-	retried bool // a transport retry happened
+	retried bool         // a transport retry happened
+	sends   atomic.Int32 // physical sends so far, recovery reads included
 }
 
 type resultKey struct{}
@@ -94,4 +96,18 @@ func ResultOf(resp *http.Response) *Result {
 	r := rc.res
 	r.Keys = append([]string(nil), r.Keys...)
 	return &r
+}
+
+// ResendCount reports, for the context of a request a [Client] is sending,
+// how many requests the same call sent before it: 0 for the first send, 1
+// for the first re-send, transport retry or recovery read, and so on. ok is
+// false for a context that does not come from a Client. A tracing
+// transport given to [WithTransport] uses it for the
+// http.request.resend_count attribute.
+func ResendCount(ctx context.Context) (n int, ok bool) {
+	rc, _ := ctx.Value(resultKey{}).(*resultCtx)
+	if rc == nil {
+		return 0, false
+	}
+	return max(int(rc.sends.Load())-1, 0), true
 }
