@@ -31,9 +31,10 @@ var errRederive = errors.New("stale write left to Update to re-derive")
 // representation the server answered the write with (or the mutated value
 // when the server answered without a body).
 //
-// Members of the representation that T does not model are kept: the write
-// is the representation read, with the changes mutate made to T applied as
-// a JSON merge patch. When mutate changes nothing, nothing is written.
+// Members of the representation that T does not model are kept, at every
+// depth: the write is the representation read, with the changes mutate made
+// to T merged in (see jsonmerge.Typed). When mutate changes nothing, nothing
+// is written.
 //
 // Update is bounded by the client's attempts and time limits and by ctx.
 // An error from mutate is returned as it is; a conflict that is not a stale
@@ -133,11 +134,11 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, mutate func(*
 	if bytes.Equal(b0, b1) {
 		return after, true, nil // nothing to write
 	}
-	patch, err := jsonmerge.CreatePatch(b0, b1)
-	if err != nil {
-		return v, true, err
-	}
-	body, err := jsonmerge.ApplyPatch(read, patch)
+	// The write is the representation read with mutate's changes applied:
+	// members T does not model are kept at every depth (array elements
+	// included), numbers mutate did not change keep their exact text, and a
+	// member the server spells "Title" is the one T calls "title".
+	body, err := jsonmerge.Typed(func(_, ours, _ T) (T, error) { return ours, nil })(read, b1, read)
 	if err != nil {
 		return v, true, err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/go-conflict/conflict/internal/jsonv"
 )
@@ -80,6 +81,9 @@ func (m *merger) value(b, o, t *jsonv.Value) bool {
 		case jsonv.Object:
 			return m.object(b, o, t)
 		case jsonv.Array:
+			if m.cfg.typed && b != nil && len(b.Kids) == len(t.Kids) && !jsonv.Equal(b, o, false) {
+				return m.positional(b, o, t)
+			}
 			if id, ok := m.cfg.keyedAt(m.path); ok {
 				// Whole-array checks first, so that a reordering by one
 				// side survives when the other side changed nothing.
@@ -123,20 +127,52 @@ func (m *merger) object(b, o, t *jsonv.Value) bool {
 	n := 0
 	for i := range t.Kids {
 		tm := &t.Kids[i]
-		bv := m.member(bx.Lookup(tm.Key, i))
-		ov := m.member(ox.Lookup(tm.Key, i))
+		bv := m.member(m.lookup(&bx, b, tm.Key, i))
+		ov := m.member(m.lookup(&ox, o, tm.Key, i))
 		// In merge-patch mode a member theirs has and the merge removes is
 		// written as null, so that the result removes it on the server too.
 		n = m.mergeMember(n, tm, bv, ov, m.member(tm), m.cfg.mergePatch)
 	}
 	for i := range o.Kids {
 		om := &o.Kids[i]
-		if tx.Lookup(om.Key, i) != nil {
+		if m.lookup(&tx, t, om.Key, i) != nil {
 			continue
 		}
 		n = m.mergeMember(n, om, m.member(bx.Lookup(om.Key, i)), m.member(om), nil, false)
 	}
 	m.out = append(m.out, '}')
+	return true
+}
+
+// lookup finds the member key of v through its index x; in a typed merge,
+// a member whose name differs only in case matches too, as encoding/json
+// decodes it (so "Title" on the server is the field a type names "title").
+func (m *merger) lookup(x *jsonv.Index, v *jsonv.Value, key string, hint int) *jsonv.Member {
+	if found := x.Lookup(key, hint); found != nil || !m.cfg.typed || v == nil {
+		return found
+	}
+	for i := range v.Kids {
+		if strings.EqualFold(v.Kids[i].Key, key) {
+			return &v.Kids[i]
+		}
+	}
+	return nil
+}
+
+// positional merges three arrays element by element, for a typed merge
+// whose base and theirs arrays correspond by position: an element's
+// members the type does not model are kept where ours changed the element.
+func (m *merger) positional(b, o, t *jsonv.Value) bool {
+	m.out = append(m.out, '[')
+	n := 0
+	for i := range o.Kids {
+		var bi, ti *jsonv.Value
+		if i < len(b.Kids) {
+			bi, ti = &b.Kids[i].Value, &t.Kids[i].Value
+		}
+		n = m.mergeElement(n, i, bi, &o.Kids[i].Value, ti)
+	}
+	m.out = append(m.out, ']')
 	return true
 }
 

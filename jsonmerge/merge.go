@@ -100,6 +100,11 @@ type mergeConfig struct {
 	keyed      []keyedRule
 	policies   []policyRule
 	mergePatch bool
+	// typed is set for Typed's merge, whose base is theirs as a Go type
+	// sees it: arrays of equal length in base and theirs correspond element
+	// by element, and member names match as encoding/json matches them
+	// (exactly, else case-insensitively).
+	typed bool
 }
 
 type keyedRule struct {

@@ -13,8 +13,12 @@ import (
 // The encoded result is then applied to theirs as a change: whatever f's
 // result changes relative to theirs (as decoded into T and encoded again) is
 // written into theirs' own JSON. So members of theirs that T does not model
-// are kept, and so is the exact text of numbers f did not change; where f's
-// result and theirs disagree, f's result wins.
+// are kept, at every depth, and so is the exact text of numbers f did not
+// change; where f's result and theirs disagree, f's result wins. Arrays that
+// keep their length are merged element by element (an element f changed
+// keeps its members T does not model), and member names match as
+// encoding/json matches them, so a member theirs spells "Title" is the one
+// T calls "title" and is never written twice.
 //
 // An argument that encoding/json cannot decode into T gives an
 // [*InvalidJSONError]. An error from f is returned as is, so f may return a
@@ -48,7 +52,7 @@ func Typed[T any](f func(base, ours, theirs T) (T, error)) Func {
 	}
 }
 
-var typedMerge = &mergeConfig{policies: []policyRule{{policy: TakeOurs}}}
+var typedMerge = &mergeConfig{policies: []policyRule{{policy: TakeOurs}}, typed: true}
 
 func encodeValue(v any) ([]byte, error) {
 	var buf bytes.Buffer
