@@ -197,8 +197,14 @@ func within(u, coll *url.URL) (*url.URL, error) {
 	if !strings.HasPrefix(p, cp) || len(p) == len(cp) {
 		return nil, errOutOfPlace
 	}
-	for _, seg := range strings.Split(p[len(cp):], "/") {
-		if s, err := url.PathUnescape(seg); err != nil || s == "." || s == ".." {
+	// No dot segment, not even one hidden behind an escaped "/" that a
+	// server may decode before it resolves the path.
+	rest, err := url.PathUnescape(p[len(cp):])
+	if err != nil {
+		return nil, errOutOfPlace
+	}
+	for _, seg := range strings.FieldsFunc(rest, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if seg == "." || seg == ".." {
 			return nil, errOutOfPlace
 		}
 	}

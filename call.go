@@ -101,6 +101,7 @@ func (st *call) run() (*http.Response, error) {
 		resp, err := st.send()
 		if err != nil {
 			st.finish()
+			err = redactErr(err) // a *url.Error names the URL, query included
 			if ctxErr := st.ctxErr(); ctxErr != nil && !errors.Is(err, ctxErr) {
 				err = fmt.Errorf("%w: %w", ctxErr, err)
 			}
