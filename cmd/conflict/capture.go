@@ -298,9 +298,9 @@ func nextStatusLine(data []byte, pos int) int {
 
 // clip shortens a line quoted in an error message.
 func clip(s string) string {
-	const max = 60
-	if len(s) > max {
-		return s[:max] + "..."
+	const limit = 60
+	if len(s) > limit {
+		return s[:limit] + "..."
 	}
 	return s
 }

@@ -22,9 +22,10 @@
 //
 //	curl -si -X PUT -H 'If-Match: "3"' -d @doc.json https://api.example/documents/7 | conflict classify
 //	curl -sv -X POST -d @order.json https://api.example/orders 2>&1 | conflict classify -json
-//	conflict classify testdata/couchdb-stale.http
+//	conflict classify reply.http
 //
-// For a conflict the output looks like this:
+// For a CouchDB reply to a PUT of a stale revision (the capture
+// cmd/conflict/testdata/couchdb-stale.http) the output is:
 //
 //	kind:                stale_version
 //	status:              409 Conflict
@@ -32,13 +33,14 @@
 //	dialect:             couchdb
 //	heuristic:           no
 //	message:             Document update conflict.
-//	request:             PUT /documents/7?rev=1-967a00dff5e02add41819138abb3284d
+//	request:             PUT /reports/doc7?rev=1-967a00dff5e02add41819138abb3284d
 //	default client:      refresh and merge: needs a rule with a merge function for this endpoint, else abort
 //
-// Only the fields the server sent are listed. With -json the same is printed
-// as one JSON object, with "conflict": true; its "action" member holds the
-// default client's strategy (refresh_merge, adopt, wait or abort) and its
-// description.
+// Only the fields the server sent are listed. When the capture lacks the
+// request and the request would decide the kind, a "note:" line says so.
+// With -json the same is printed as one JSON object, with "conflict": true;
+// its "action" member holds the default client's strategy (refresh_merge,
+// adopt, wait or abort) and its description.
 //
 // Exit status: 0 when the reply is a conflict; 3 when it is not (the output
 // is then "not a conflict: 200 OK", or {"conflict": false, ...} with -json);
@@ -47,6 +49,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -155,6 +158,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "conflict: %s: %s\n", name, oneLine(err.Error()))
 		return exitUsage
 	}
+	body, _ := io.ReadAll(resp.Body) // in memory: cannot fail
+	resp.Body = io.NopCloser(bytes.NewReader(body))
 	cf, err := conflict.Classify(resp)
 	if err != nil { // cannot happen: the body is in memory
 		fmt.Fprintf(stderr, "conflict: %s: %v\n", name, err)
@@ -162,6 +167,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	r := newReport(resp, cf)
+	if cf != nil && resp.Request == nil {
+		r.Note = requestHint(resp, body, cf.Kind)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -196,6 +204,7 @@ type report struct {
 	HasCurrent         bool     `json:"has_current,omitempty"`
 	Request            string   `json:"request,omitempty"` // "PUT /documents/7", when the capture has it
 	Action             *action  `json:"action,omitempty"`
+	Note               string   `json:"note,omitempty"`
 
 	retryAfter time.Duration
 }
@@ -277,6 +286,31 @@ func (r *report) writeText(w io.Writer) {
 	}
 	line("request", r.Request)
 	line("default client", r.Action.Description)
+	line("note", r.Note)
+}
+
+// requestHint says, for a capture without its request, whether the request
+// would have changed the kind: it classifies the reply again as the answer
+// to an update with a precondition and to a create.
+func requestHint(resp *http.Response, body []byte, kind conflict.Kind) string {
+	update, _ := http.NewRequest(http.MethodPut, "/", nil)
+	update.Header.Set("If-Match", `"1"`)
+	create, _ := http.NewRequest(http.MethodPost, "/", nil)
+	var kinds []string
+	for _, probe := range []struct {
+		name string
+		req  *http.Request
+	}{{"a PUT with If-Match", update}, {"a POST", create}} {
+		r := *resp
+		r.Body, r.Request = io.NopCloser(bytes.NewReader(body)), probe.req
+		if cf, _ := conflict.Classify(&r); cf != nil && cf.Kind != kind {
+			kinds = append(kinds, cf.Kind.String()+" for "+probe.name)
+		}
+	}
+	if len(kinds) == 0 {
+		return ""
+	}
+	return "the capture lacks the request, which decides this reply's kind (" + strings.Join(kinds, ", ") + "): include it, as curl -v does"
 }
 
 // defaultAction says what a client made by conflict.New() with no options

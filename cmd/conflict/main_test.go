@@ -301,3 +301,19 @@ func TestHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestHint: without the request, a CouchDB "conflict" cannot be
+// told apart; the output says so.
+func TestRequestHint(t *testing.T) {
+	const reply = "HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\n\r\n{\"error\":\"conflict\",\"reason\":\"Document update conflict.\"}"
+	code, out, _ := runCmd(t, reply, "classify")
+	const note = "note:                the capture lacks the request, which decides this reply's kind (stale_version for a PUT with If-Match, duplicate for a POST): include it, as curl -v does"
+	if code != exitConflict || !contains(strings.Split(out, "\n"), "kind:                unknown") || !contains(strings.Split(out, "\n"), note) {
+		t.Errorf("exit %d, output:\n%s", code, out)
+	}
+	// With the request, no note.
+	code, out, _ = runCmd(t, "", "classify", "testdata/couchdb-stale.http")
+	if code != exitConflict || strings.Contains(out, "note:") {
+		t.Errorf("exit %d, output:\n%s", code, out)
+	}
+}
