@@ -169,6 +169,31 @@ var classifyCases = []struct {
 		},
 	},
 	{
+		// Real curl 7.88.1 -v output, 2>&1, progress meter included, from
+		// a stub server answering as CouchDB does.
+		file: "curl-verbose-http1.txt",
+		lines: []string{
+			"kind:                stale_version",
+			"reason:              conflict",
+			"dialect:             couchdb",
+			"message:             Document update conflict.",
+			"request:             PUT /docs/7?rev=1-abc",
+		},
+	},
+	{
+		// Real curl -si output of a large POST: a 100 Continue, then a
+		// reply whose Transfer-Encoding says chunked and whose body curl
+		// decoded. Without the request, the kind stays unknown.
+		file: "curl-i-continue-chunked.http",
+		lines: []string{
+			"kind:                unknown",
+			"status:              409 Conflict",
+			"reason:              conflict",
+			"message:             Document update conflict.",
+			"note:                the capture lacks the request, which decides this reply's kind (stale_version for a PUT with If-Match, duplicate for a POST): include it, as curl -v does",
+		},
+	},
+	{
 		// LF line endings, a 100 Continue, a Content-Length that counts
 		// the CRLFs the body had on the wire.
 		file: "lf-only.http",
