@@ -211,7 +211,7 @@ type report struct {
 
 // action is what a default client does with a conflict.
 type action struct {
-	Strategy    string `json:"strategy"` // a conflict.Strategy's name
+	Strategy    string `json:"strategy"` // a recovery's name
 	Description string `json:"description"`
 }
 
@@ -248,7 +248,7 @@ func newReport(resp *http.Response, cf *conflict.Conflict) *report {
 		r.ProblemType = cf.Problem.Type
 	}
 	strategy, desc := defaultAction(cf, resp.Request)
-	r.Action = &action{Strategy: strategy.String(), Description: desc}
+	r.Action = &action{Strategy: string(strategy), Description: desc}
 	return r
 }
 
@@ -316,7 +316,17 @@ func requestHint(resp *http.Response, body []byte, kind conflict.Kind) string {
 // defaultAction says what a client made by conflict.New() with no options
 // does with cf, as the package documents it; req is the request that got
 // the reply, or nil when the capture did not include it.
-func defaultAction(cf *conflict.Conflict, req *http.Request) (conflict.Strategy, string) {
+// A recovery names what a default client does with a conflict.
+type recovery string
+
+const (
+	refreshMerge  recovery = "refresh_merge"
+	adopt         recovery = "adopt"
+	wait          recovery = "wait"
+	abortRecovery recovery = "abort"
+)
+
+func defaultAction(cf *conflict.Conflict, req *http.Request) (recovery, string) {
 	method := ""
 	if req != nil {
 		method = req.Method
@@ -324,37 +334,37 @@ func defaultAction(cf *conflict.Conflict, req *http.Request) (conflict.Strategy,
 	switch cf.Kind {
 	case conflict.StaleVersion:
 		if method == http.MethodPost {
-			return conflict.Abort, "abort: a create cannot be stale, so it is not refreshed"
+			return abortRecovery, "abort: a create cannot be stale, so it is not refreshed"
 		}
-		return conflict.RefreshMerge, "refresh and merge: needs a rule with a merge function for this endpoint, else abort"
+		return refreshMerge, "refresh and merge: needs a rule with a merge function for this endpoint, else abort"
 	case conflict.Duplicate:
-		if method != "" && method != http.MethodPost && method != http.MethodPut {
-			return conflict.Abort, "abort: only a create (POST or PUT) can adopt an existing resource"
+		if method != "" && method != http.MethodPost && !(method == http.MethodPut && req.Header.Get("If-None-Match") == "*") {
+			return abortRecovery, "abort: only a create (a POST, or a PUT with If-None-Match: *) adopts an existing resource by default (Rule.Creates says an endpoint creates)"
 		}
 		if loc := existingResource(cf, req); loc != "" {
-			return conflict.Adopt, "adopt the existing resource at " + loc + " if it matches what was sent, else abort"
+			return adopt, "adopt the existing resource at " + loc + " if it matches what was sent, else abort"
 		}
 		if cf.ExistingID != "" { // the request would say where
-			return conflict.Adopt, "adopt the existing resource " + cf.ExistingID + " (looked up under the POST's URL) if it matches what was sent, else abort"
+			return adopt, "adopt the existing resource " + cf.ExistingID + " (looked up under the POST's URL) if it matches what was sent, else abort"
 		}
-		return conflict.Abort, "abort: the existing resource cannot be located (a rule's Lookup can find it)"
+		return abortRecovery, "abort: the existing resource cannot be located (a rule's LocateExisting can find it)"
 	case conflict.IdempotencyInUse:
-		return conflict.Wait, waitFor(cf) + " and re-send with the same idempotency key"
+		return wait, waitFor(cf) + " and re-send with the same idempotency key"
 	case conflict.Locked:
-		return conflict.Wait, waitFor(cf) + " and re-send the request unchanged"
+		return wait, waitFor(cf) + " and re-send the request unchanged"
 	case conflict.InvalidTransition:
-		return conflict.Abort, "abort: the resource's current state forbids this change"
+		return abortRecovery, "abort: the resource's current state forbids this change"
 	case conflict.Dependency:
-		return conflict.Abort, "abort: a resource this request depends on is missing or would form a cycle"
+		return abortRecovery, "abort: a resource this request depends on is missing or would form a cycle"
 	case conflict.IdempotencyMismatch:
-		return conflict.Abort, "abort: the idempotency key was already used with another payload (a caller bug)"
+		return abortRecovery, "abort: the idempotency key was already used with another payload (a caller bug)"
 	case conflict.PreconditionRequired:
-		return conflict.Abort, "abort: the server requires a conditional request (If-Match)"
+		return abortRecovery, "abort: the server requires a conditional request (If-Match)"
 	}
 	if cf.Reason != "" {
-		return conflict.Abort, fmt.Sprintf("abort (conflict.WithReasons can map the reason %q to a kind)", cf.Reason)
+		return abortRecovery, fmt.Sprintf("abort (conflict.WithClassifier can map the reason %q to a kind)", cf.Reason)
 	}
-	return conflict.Abort, "abort"
+	return abortRecovery, "abort"
 }
 
 // existingResource is where a default client looks for the resource a
@@ -380,11 +390,11 @@ func existingResource(cf *conflict.Conflict, req *http.Request) string {
 }
 
 // waitFor describes a default client's wait: the server's Retry-After,
-// capped at conflict.DefaultMaxWait, or a jittered backoff.
+// capped at conflict.DefaultLimits().MaxWait, or a jittered backoff.
 func waitFor(cf *conflict.Conflict) string {
 	switch d := cf.RetryAfter; {
-	case d > conflict.DefaultMaxWait:
-		return fmt.Sprintf("wait %v (Retry-After %v, capped)", conflict.DefaultMaxWait, d)
+	case d > conflict.DefaultLimits().MaxWait:
+		return fmt.Sprintf("wait %v (Retry-After %v, capped)", conflict.DefaultLimits().MaxWait, d)
 	case d > 0:
 		return fmt.Sprintf("wait %v (Retry-After)", d)
 	}

@@ -148,12 +148,12 @@ var classifyCases = []struct {
 			"reason:              E4091",
 			"dialect:             json",
 			"message:             The request could not be completed.",
-			`default client:      abort (conflict.WithReasons can map the reason "E4091" to a kind)`,
+			`default client:      abort (conflict.WithClassifier can map the reason "E4091" to a kind)`,
 		},
 		json: map[string]any{
 			"conflict": true, "status": 409.0, "kind": "unknown", "reason": "E4091", "dialect": "json",
 			"heuristic": false, "message": "The request could not be completed.",
-			"action": map[string]any{"strategy": "abort", "description": `abort (conflict.WithReasons can map the reason "E4091" to a kind)`},
+			"action": map[string]any{"strategy": "abort", "description": `abort (conflict.WithClassifier can map the reason "E4091" to a kind)`},
 		},
 	},
 	{
