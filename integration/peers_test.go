@@ -39,11 +39,15 @@ func env(name, def string) string {
 	return def
 }
 
-func couchURL() string { return strings.TrimRight(env("CONFLICT_COUCHDB_URL", "http://127.0.0.1:15984"), "/") }
+func couchURL() string {
+	return strings.TrimRight(env("CONFLICT_COUCHDB_URL", "http://127.0.0.1:15984"), "/")
+}
 func azureURL() string {
 	return strings.TrimRight(env("CONFLICT_AZURITE_URL", "http://127.0.0.1:10000/devstoreaccount1"), "/")
 }
-func azureSAS() string { return strings.TrimPrefix(env("CONFLICT_AZURITE_SAS", defaultAzuriteSAS), "?") }
+func azureSAS() string {
+	return strings.TrimPrefix(env("CONFLICT_AZURITE_SAS", defaultAzuriteSAS), "?")
+}
 
 var (
 	reachMu sync.Mutex
