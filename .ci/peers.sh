@@ -41,14 +41,17 @@ check_peers() {
 	command -v curl >/dev/null || die "curl is not installed (start.sh waits with it)"
 }
 
+# q quotes a value for a POSIX shell: 'it'\''s'.
+q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+
 print_env() {
 	local sas
 	sas="$(node "$PEERS/azurite/sas.js")" || die "node $PEERS/azurite/sas.js failed"
-	printf 'export PEERS_STATE=%q\n' "$PEERS_STATE"
-	printf 'export CONFLICT_PEERS=%q\n' "$PEERS"
-	printf 'export CONFLICT_COUCHDB_URL=%q\n' "http://127.0.0.1:${POUCHDB_PORT:-15984}"
-	printf 'export CONFLICT_AZURITE_URL=%q\n' "http://127.0.0.1:${AZURITE_BLOB_PORT:-10000}/devstoreaccount1"
-	printf 'export CONFLICT_AZURITE_SAS=%q\n' "$sas"
+	echo "export PEERS_STATE=$(q "$PEERS_STATE")"
+	echo "export CONFLICT_PEERS=$(q "$PEERS")"
+	echo "export CONFLICT_COUCHDB_URL=$(q "http://127.0.0.1:${POUCHDB_PORT:-15984}")"
+	echo "export CONFLICT_AZURITE_URL=$(q "http://127.0.0.1:${AZURITE_BLOB_PORT:-10000}/devstoreaccount1")"
+	echo "export CONFLICT_AZURITE_SAS=$(q "$sas")"
 }
 
 stop_all() {
@@ -67,7 +70,19 @@ start() {
 	fi
 	mkdir -p "$PEERS_STATE"
 	export PEERS_STATE
-	local t0 s failed=() pids=()
+	# Fail fast, before minutes of npm install, when a port is taken by a
+	# server this PEERS_STATE did not start (start.sh checks again).
+	local s port pidfile busy=()
+	for s in "${SERVERS[@]}"; do
+		case "$s" in
+		pouchdb-server) port="${POUCHDB_PORT:-15984}" pidfile="$PEERS_STATE/$s/run/pouchdb-server.pid" ;;
+		azurite) port="${AZURITE_BLOB_PORT:-10000}" pidfile="$PEERS_STATE/$s/run/azurite.pid" ;;
+		esac
+		if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then continue; fi
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then busy+=("$s (127.0.0.1:$port)"); fi
+	done
+	[ ${#busy[@]} -eq 0 ] || die "port taken by a server this PEERS_STATE did not start: ${busy[*]}; stop it, or set POUCHDB_PORT / AZURITE_BLOB_PORT"
+	local t0 failed=() pids=()
 	t0=$(date +%s)
 	# Both at once: the installs are mostly network waits.
 	for s in "${SERVERS[@]}"; do
