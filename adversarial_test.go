@@ -197,7 +197,7 @@ func TestAdversarialVersionFieldThroughArray(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	c := conflict.New(conflict.WithRule("PUT /d/{id}", conflict.Rule{Merge: jsonmerge.Merge, VersionField: "/meta/0/rev"}))
+	c := conflict.New(conflict.WithRule("PUT /d/{id}", conflict.Rule{Merge: jsonmerge.Merge, Versions: []conflict.Version{{Send: conflict.Field("/meta/0/rev")}}}))
 	readThrough(t, c, srv.URL+"/d/1")
 	mu.Lock()
 	doc, rev = `{"meta":[{"rev":2},{"other":"x"}],"title":"a","extra":true}`, 2

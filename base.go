@@ -35,25 +35,15 @@ func (st *call) baseFor(ours []byte) ([]byte, bool) {
 	if b, ok := st.out.Value(baseKey{}).([]byte); ok && b != nil {
 		return b, true
 	}
-	if v := st.precondition(ours); v != "" {
+	if v := precondition(st.tmpl, ours, st.versions()); v != "" {
 		return st.c.bases.get(cacheKey(st.orig.URL, st.orig.Header, v))
 	}
 	return nil, false
 }
 
-// precondition is the version the current request was built on.
-func (st *call) precondition(ours []byte) string {
-	if ptr := st.versionPtr(); ptr != nil {
-		if v, ok := getPointer(ours, ptr); ok {
-			return "field:" + string(v)
-		}
-		return ""
-	}
-	if vs := headerValues(st.tmpl.Header, "If-Match"); len(vs) == 1 {
-		return "etag:" + vs[0]
-	}
-	return ""
-}
+// versionKey is the cache's name for a set of version texts, as
+// precondition names those a request carries.
+func versionKey(vals []string) string { return "v:" + strings.Join(vals, "\x00") }
 
 // cacheKey names a representation: its URL, its version, and who read it.
 // A base read with one set of credentials never serves another's write.
@@ -169,22 +159,17 @@ func (c *Client) remember(req *http.Request, resp *http.Response, limit int64) {
 	if r == nil {
 		return
 	}
-	ptr := r.versionPtr
-	etag := strongETag(resp.Header)
-	if ptr == nil && etag == "" {
-		return
+	vs, rh := r.versions, resp.Header
+	if len(vs) == 1 && vs[0].Read.kind == inHeader && vs[0].Read.name == "Etag" && strongETag(rh) == "" {
+		return // no strong ETag: nothing could be merged against this read
 	}
 	u, h := req.URL, req.Header
 	resp.Body = &teeBody{rc: resp.Body, limit: limit, done: func(data []byte) {
-		version := "etag:" + etag
-		if ptr != nil {
-			v, ok := getPointer(data, ptr)
-			if !ok {
-				return
-			}
-			version = "field:" + string(v)
+		vals, _, err := readVersions(rh, data, vs)
+		if err != nil {
+			return
 		}
-		c.bases.put(cacheKey(u, h, version), data)
+		c.bases.put(cacheKey(u, h, versionKey(vals)), data)
 	}}
 }
 

@@ -217,11 +217,10 @@ func isIdempotent(method string) bool {
 // classify classifies resp if its status can be a conflict, reading its
 // body no longer than the call's deadline allows.
 func (st *call) classify(resp *http.Response) *Conflict {
+	var kind Kind
 	forced := false
 	if st.rule != nil {
-		for _, s := range st.rule.Statuses {
-			forced = forced || s == resp.StatusCode
-		}
+		kind, forced = st.rule.Statuses[resp.StatusCode]
 	}
 	switch resp.StatusCode {
 	case http.StatusConflict, http.StatusPreconditionFailed, http.StatusLocked, http.StatusPreconditionRequired,
@@ -235,6 +234,9 @@ func (st *call) classify(resp *http.Response) *Conflict {
 	t := time.AfterFunc(time.Until(st.deadline()), func() { body.Close() })
 	cf, _ := st.c.cfg.classifier.classify(resp, forced)
 	t.Stop()
+	if cf != nil && cf.Kind == Unknown && kind != Unknown {
+		cf.Kind = kind // what this status means on this endpoint
+	}
 	return cf
 }
 

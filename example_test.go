@@ -95,7 +95,7 @@ func ExampleNew_rules() {
 			Merge: jsonmerge.New(jsonmerge.PathPolicy("/updated_at", jsonmerge.TakeTheirs)),
 		}),
 		// Settings carry their version in the body and the client's copy wins.
-		conflict.WithRule("PUT /settings/{id}", conflict.Rule{VersionField: "/version", Resolve: conflict.ClientWins}),
+		conflict.WithRule("PUT /settings/{id}", conflict.Rule{Versions: []conflict.Version{{Send: conflict.Field("/version")}}, Resolve: conflict.ClientWins}),
 		// Patches are re-based onto the current version.
 		conflict.WithRule("PATCH /documents/{id}", conflict.Rule{Merge: jsonmerge.RebasePatch}),
 		// This API reports its own reason codes.

@@ -131,7 +131,7 @@ func TestStaleMergedEveryDialect(t *testing.T) {
 			if field {
 				name = fmt.Sprintf("%s/field", d)
 				opts = append(opts, conflicttest.WithVersionIn(conflicttest.VersionBody))
-				rule.VersionField = "/version"
+				rule.Versions = []Version{{Send: Field("/version")}}
 			}
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
@@ -160,7 +160,7 @@ func TestStaleMergedFromConflictBody(t *testing.T) {
 				rule := Rule{Merge: jsonmerge.Merge}
 				if field {
 					opts = append(opts, conflicttest.WithVersionIn(conflicttest.VersionBody))
-					rule.VersionField = "/version"
+					rule.Versions = []Version{{Send: Field("/version")}}
 				}
 				srv := conflicttest.NewServer(opts...)
 				t.Cleanup(srv.Close)
@@ -829,9 +829,9 @@ func TestAdoptCreateByPut(t *testing.T) {
 func TestRulePatterns(t *testing.T) {
 	t.Parallel()
 	set := newRuleSet([]rule{
-		{pattern: "PUT /documents/{id}", Rule: Rule{VersionField: "/a"}},
-		{pattern: "PUT api.example.com/documents/{id}", Rule: Rule{VersionField: "/b"}},
-		{pattern: "/orders/{id}/{action}", Rule: Rule{VersionField: "/c"}},
+		{pattern: "PUT /documents/{id}", Rule: Rule{Versions: []Version{{Send: Field("/a")}}}},
+		{pattern: "PUT api.example.com/documents/{id}", Rule: Rule{Versions: []Version{{Send: Field("/b")}}}},
+		{pattern: "/orders/{id}/{action}", Rule: Rule{Versions: []Version{{Send: Field("/c")}}}},
 	})
 	for _, tc := range []struct{ method, url, want string }{
 		{"PUT", "http://other.example/documents/1", "/a"},
@@ -843,13 +843,13 @@ func TestRulePatterns(t *testing.T) {
 		req := newRequest(t, tc.method, tc.url, "")
 		got := ""
 		if r := set.match(req); r != nil {
-			got = r.VersionField
+			got = r.Versions[0].Send.name
 		}
 		if got != tc.want {
 			t.Errorf("%s %s matched %q, want %q", tc.method, tc.url, got, tc.want)
 		}
 	}
-	if r := set.matchAnyMethod(newRequest(t, "GET", "http://other.example/documents/1", "")); r == nil || r.VersionField != "/a" {
+	if r := set.matchAnyMethod(newRequest(t, "GET", "http://other.example/documents/1", "")); r == nil || r.Versions[0].Send.name != "/a" {
 		t.Errorf("matchAnyMethod(GET) = %+v, want the PUT rule's path", r)
 	}
 }
@@ -863,7 +863,7 @@ func TestVersionFieldWithIfMatch(t *testing.T) {
 			t.Parallel()
 			srv := conflicttest.NewServer(conflicttest.WithCurrentInConflict(current))
 			t.Cleanup(srv.Close)
-			c := New(WithRule("PUT /documents/{id}", Rule{Merge: jsonmerge.Merge, VersionField: "/version"}))
+			c := New(WithRule("PUT /documents/{id}", Rule{Merge: jsonmerge.Merge, Versions: []Version{{Send: Field("/version")}}}))
 			resp, got, err := staleWrite(t, srv, c, false) // If-Match and "version":1
 			if err != nil {
 				t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/go-conflict/conflict/internal/jsonv"
@@ -28,9 +29,6 @@ var (
 // refreshMerge takes the current state, resolves the stale write against
 // it, and rebuilds the request on it: the recovery for a stale version.
 func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response, *halt) {
-	if st.orig.Method == http.MethodPost {
-		return nil, &halt{reason: ErrUnrecoverable, err: errStaleCreate}
-	}
 	if st.out.Value(updateKey{}) != nil {
 		return nil, &halt{reason: ErrUnrecoverable, err: errRederive}
 	}
@@ -49,6 +47,12 @@ func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response,
 	ours, err := st.body.read(st.c.limits.MaxBodyBuffer)
 	if err != nil {
 		return nil, &halt{reason: ErrNotReplayable, err: err}
+	}
+	vs := st.versions()
+	if st.orig.Method == http.MethodPost && !carriesVersion(st.tmpl, ours, vs) {
+		// Only a conditional create (one that carries a version) can be
+		// stale; any other create was answered with the wrong kind.
+		return nil, &halt{reason: ErrUnrecoverable, err: errStaleCreate}
 	}
 	var base []byte
 	if res == ResolveMerge || res == Manual {
@@ -84,13 +88,13 @@ func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response,
 	case Manual:
 		return fail(ErrUnrecoverable, errManual)
 	}
-	ptr := st.versionPtr()
+	fields := sentFields(vs)
 	next := ours
 	if res == ResolveMerge {
 		b, o, t := base, ours, theirs
-		if ptr != nil {
-			// The version field is the precondition, not content: it is
-			// set from theirs below, whatever the three say.
+		for _, ptr := range fields {
+			// A version field is the precondition, not content: it is set
+			// from theirs below, whatever the three say.
 			b, o, t = dropPointer(b, ptr), dropPointer(o, ptr), dropPointer(t, ptr)
 		}
 		next, err = st.rule.Merge(b, o, t)
@@ -105,7 +109,7 @@ func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response,
 			return fail(ErrUnrecoverable, fmt.Errorf("%w: %v", errBadMerge, perr))
 		}
 	}
-	if applied(next, theirs, ptr) {
+	if applied(next, theirs, fields) {
 		// The current state already holds what this write meant (an
 		// earlier send of it may have committed with its answer lost):
 		// sending it again would apply it twice.
@@ -118,19 +122,18 @@ func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response,
 	}
 	// Rebuild the request on the current version.
 	h := st.tmpl.Header.Clone()
-	if ptr != nil {
-		if next, err = jsonv.Set(next, ptr, []byte(cur.version)); err != nil {
-			return fail(ErrUnrecoverable, fmt.Errorf("writing the version field: %w", err))
+	u := new(url.URL)
+	*u = *st.tmpl.URL
+	if next, err = applyVersions(h, u, next, vs, cur.vals, cur.raws); err != nil {
+		return fail(ErrUnrecoverable, err)
+	}
+	if hasHeader(h, "If-Match") && !sendsIfMatch(vs) {
+		// The request carries an ETag precondition beside its versions:
+		// both must be fresh.
+		if cur.etag == "" {
+			return fail(ErrUnrecoverable, errNoVersion)
 		}
-		if hasHeader(h, "If-Match") {
-			// The request carries both preconditions: both must be fresh.
-			if cur.etag == "" {
-				return fail(ErrUnrecoverable, errNoVersion)
-			}
-			setHeader(h, "If-Match", cur.etag)
-		}
-	} else {
-		setHeader(h, "If-Match", cur.version)
+		setHeader(h, "If-Match", cur.etag)
 	}
 	dropBodyHeaders(h)
 	st.merges++
@@ -138,7 +141,7 @@ func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response,
 	st.body = bytesBody(next)
 	t := new(http.Request)
 	*t = *st.tmpl
-	t.Header = h
+	t.Header, t.URL = h, u
 	t.ContentLength = int64(len(next))
 	st.tmpl = t
 	if st.keyHeader != "" && st.out.res.IdempotencyKey != "" {
@@ -150,13 +153,22 @@ func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response,
 	return nil, nil
 }
 
-// applied reports whether theirs already holds next, the version field
-// aside.
-func applied(next, theirs []byte, ptr []string) bool {
-	if ptr != nil {
+// applied reports whether theirs already holds next, version fields aside.
+func applied(next, theirs []byte, fields [][]string) bool {
+	for _, ptr := range fields {
 		next, theirs = dropPointer(next, ptr), dropPointer(theirs, ptr)
 	}
 	return jsonEqual(next, theirs)
+}
+
+// sendsIfMatch reports whether one of vs is sent as If-Match.
+func sendsIfMatch(vs []Version) bool {
+	for _, v := range vs {
+		if v.Send.kind == inHeader && v.Send.name == "If-Match" {
+			return true
+		}
+	}
+	return false
 }
 
 // bodyHeaders describe the bytes of a request body; a rebuilt body makes
@@ -170,19 +182,13 @@ func dropBodyHeaders(h http.Header) {
 	}
 }
 
-func (st *call) versionPtr() []string {
-	if st.rule != nil {
-		return st.rule.versionPtr
-	}
-	return nil
-}
-
 // current is a current representation and its version.
 type current struct {
-	data    []byte
-	version string // an entity-tag, or a JSON value for a version field
-	etag    string // the representation's strong ETag, if known
-	resp    *http.Response
+	data []byte
+	vals []string // the current versions, as text, one per Version
+	raws [][]byte // the JSON of those read from fields
+	etag string   // the representation's strong ETag, if known
+	resp *http.Response
 }
 
 // response returns the current representation as a response to the call.
@@ -220,36 +226,31 @@ func (st *call) current(resp *http.Response, cf *Conflict, base []byte) (*curren
 		}
 		target = u
 	}
-	r, data, why := st.read(target)
-	if why != nil {
-		return nil, why
-	}
-	cur := &current{data: data, resp: r, etag: strongETag(r.Header)}
-	if ptr := st.versionPtr(); ptr != nil {
-		v, ok := getPointer(data, ptr)
-		if !ok {
-			return nil, &halt{reason: ErrUnrecoverable, err: errNoVersion}
+	vs := st.versions()
+	for wait := 0; ; wait++ {
+		r, data, why := st.read(target)
+		if why != nil {
+			return nil, why
 		}
-		cur.version = string(v)
-	} else {
-		if cur.etag == "" {
-			if hasHeader(r.Header, "ETag") {
-				return nil, &halt{reason: ErrUnrecoverable, err: errWeakETag}
+		cur := &current{data: data, resp: r, etag: strongETag(r.Header)}
+		var err error
+		cur.vals, cur.raws, err = readVersions(r.Header, data, vs)
+		if errors.Is(err, errWeakETag) && st.rule != nil && st.rule.WeakETagRetry > 0 &&
+			time.Since(st.start) < st.rule.WeakETagRetry {
+			// A weak tag inside the second of a write: a read a moment
+			// later gives a strong one.
+			if why := st.pause(cf, retry.Backoff(st.c.limits.BackoffMin, st.c.limits.BackoffMax, wait)); why != nil {
+				return nil, why
 			}
-			return nil, &halt{reason: ErrUnrecoverable, err: errNoVersion}
+			continue
 		}
-		cur.version = cur.etag
+		if err != nil {
+			return nil, &halt{reason: ErrUnrecoverable, err: err}
+		}
+		st.c.bases.put(cacheKey(target, st.orig.Header, versionKey(cur.vals)), data)
+		st.emit(Event{Step: StepRefresh, Kind: cf.Kind, Status: r.StatusCode})
+		return cur, nil
 	}
-	st.c.bases.put(cacheKey(target, st.orig.Header, cur.versionKey(st.versionPtr() != nil)), data)
-	st.emit(Event{Step: StepRefresh, Kind: cf.Kind, Status: r.StatusCode})
-	return cur, nil
-}
-
-func (c *current) versionKey(field bool) string {
-	if field {
-		return "field:" + c.version
-	}
-	return "etag:" + c.version
 }
 
 // fromConflict returns the current state a conflict body carries, when it
@@ -260,16 +261,19 @@ func (st *call) fromConflict(resp *http.Response, cf *Conflict, base []byte) *cu
 	if cf.Current == nil || base == nil || !covers(cf.Current, base) {
 		return nil
 	}
-	etag := strongETag(resp.Header)
-	if ptr := st.versionPtr(); ptr != nil {
-		v, ok := getPointer(cf.Current, ptr)
-		if !ok || (etag == "" && hasHeader(st.tmpl.Header, "If-Match")) {
-			return nil
+	vs := st.versions()
+	for _, v := range vs {
+		if v.Read.kind == inHeader && v.Read.name != "Etag" {
+			return nil // another header of an error reply says nothing of the resource
 		}
-		return &current{data: cf.Current, version: string(v), etag: etag}
 	}
-	if etag == "" {
+	etag := strongETag(resp.Header)
+	if etag == "" && hasHeader(st.tmpl.Header, "If-Match") {
 		return nil
 	}
-	return &current{data: cf.Current, version: etag, etag: etag}
+	vals, raws, err := readVersions(http.Header{"Etag": {etag}}, cf.Current, vs)
+	if err != nil {
+		return nil
+	}
+	return &current{data: cf.Current, vals: vals, raws: raws, etag: etag}
 }

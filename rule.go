@@ -7,8 +7,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/go-conflict/conflict/internal/jsonv"
 )
 
 // A Rule says how one endpoint recovers from conflicts. Its zero value
@@ -17,10 +15,9 @@ import (
 // existing resource can be found and matches, waits and aborts behave as
 // for any endpoint.
 //
-// [Client.Do] uses every field. [Update] uses VersionField (to read and
-// write the version), MaxAttempts and MaxElapsed of the rule that matches its
-// PUT; it re-derives stale writes itself, so Merge and Resolve do not apply
-// to it.
+// [Client.Do] uses every field. [Update] uses Versions (to read and write
+// the version), MaxAttempts and MaxElapsed of the rule that matches its PUT;
+// it re-derives stale writes itself, so Merge and Resolve do not apply to it.
 type Rule struct {
 	// Merge merges a stale write: base is the representation the write was
 	// based on, ours the request body, theirs the current representation;
@@ -38,11 +35,17 @@ type Rule struct {
 	// [ResolveMerge], merges with Merge and aborts if Merge is nil.
 	Resolve Resolution
 
-	// VersionField is the JSON Pointer ("/version", "/meta/rev") of a
-	// version field in the body that works as the precondition. If empty,
-	// the version travels as an ETag: If-Match on writes, ETag on reads. A
-	// pointer that is malformed or does not start with "/" makes New panic.
-	VersionField string
+	// Versions say where the endpoint's precondition travels: where a write
+	// sends each part of it and where a read finds the current one (see
+	// [Version]). If empty, the version is an ETag: If-Match on writes, ETag
+	// on reads. A malformed location (a pointer that does not start with
+	// "/", a Send with no Read) makes New panic.
+	Versions []Version
+
+	// WeakETagRetry, when positive, is how long a refresh that reads a weak
+	// ETag (as servers give inside the second of a write) keeps reading
+	// again, with backoff, for a strong one, instead of aborting at once.
+	WeakETagRetry time.Duration
 
 	// Refresh returns the URL to read the current representation from;
 	// nil means the request's own URL. A URL on another origin is not read.
@@ -73,8 +76,11 @@ type Rule struct {
 
 	// Statuses are extra status codes that count as conflicts on this
 	// endpoint, beyond 409, 412, 423 and 428 (for example 400 for an API
-	// that reports duplicates as bad requests).
-	Statuses []int
+	// that reports duplicates as bad requests), each with the kind its
+	// replies have when their body says nothing the classifier knows: a
+	// bare 409 on a WebDAV PUT means a missing parent (Dependency, RFC 4918
+	// section 9.7.1). Unknown leaves the kind to the body.
+	Statuses map[int]Kind
 
 	// MaxAttempts and MaxElapsed override the client's [Limits] for this
 	// endpoint when positive.
@@ -89,7 +95,7 @@ type Rule struct {
 	// on any request whose caller gave a key).
 	Idempotent bool
 
-	versionPtr []string // VersionField, parsed
+	versions []Version // Versions, validated and completed
 }
 
 // A Resolution says how a stale version is resolved.
@@ -132,18 +138,15 @@ type rule struct {
 // validate checks the rule's fields and prepares them; it panics with a
 // message naming the pattern and the field.
 func (r *rule) validate() {
-	r.Statuses = append([]int(nil), r.Statuses...)
-	if r.VersionField != "" {
-		segs, err := jsonv.ParsePointer(r.VersionField)
-		if err == nil && len(segs) == 0 {
-			err = fmt.Errorf("empty pointer")
+	if r.Statuses != nil {
+		m := make(map[int]Kind, len(r.Statuses))
+		for k, v := range r.Statuses {
+			m[k] = v
 		}
-		if err != nil {
-			panic(fmt.Sprintf("conflict: rule %q: VersionField %q is not a JSON Pointer: %v", r.pattern, r.VersionField, err))
-		}
-		r.versionPtr = segs
+		r.Statuses = m
 	}
-	for _, s := range r.Statuses {
+	r.validateVersions()
+	for s := range r.Statuses {
 		if s < 400 || s > 499 {
 			panic(fmt.Sprintf("conflict: rule %q: Statuses holds %d, which is not a 4xx status", r.pattern, s))
 		}

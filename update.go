@@ -24,7 +24,7 @@ var errRederive = errors.New("stale write left to Update to re-derive")
 // Update is the typed read-modify-write loop: it reads url with GET,
 // decodes the representation into a T, calls mutate on it, and writes the
 // result back with PUT under the version it read (If-Match with the ETag,
-// or the version field of the endpoint's rule, see [Rule.VersionField]). If
+// or wherever the endpoint's rule says, see [Rule.Versions]). If
 // the write is stale, Update reads again and calls mutate again on the
 // fresh state: it re-derives the intent rather than re-sending old bytes,
 // so mutate must be safe to call more than once. It returns the
@@ -104,13 +104,13 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, mutate func(*
 		return v, true, fmt.Errorf("conflict: Update: GET %s: representation larger than %d bytes", redact(req.URL), c.limits.MaxBodyBuffer)
 	}
 	put, _ := http.NewRequestWithContext(ctx, http.MethodPut, url, nil)
-	var field []string
+	vs := etagVersion
 	if r := c.rules.match(put); r != nil {
-		field = r.versionPtr
+		vs = r.versions
 	}
-	etag := strongETag(resp.Header)
-	if field == nil && etag == "" {
-		return v, true, fmt.Errorf("conflict: Update: GET %s gave no strong ETag to write under; set Rule.VersionField for a version in the body", redact(req.URL))
+	vals, raws, err := readVersions(resp.Header, read, vs)
+	if err != nil {
+		return v, true, fmt.Errorf("conflict: Update: GET %s: %w; a rule's Versions say where else the version is", redact(req.URL), err)
 	}
 
 	var before, after T
@@ -142,14 +142,13 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, mutate func(*
 	if err != nil {
 		return v, true, err
 	}
-
+	if body, err = applyVersions(put.Header, put.URL, body, vs, vals, raws); err != nil {
+		return v, true, err
+	}
 	put.Body = io.NopCloser(bytes.NewReader(body))
 	put.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	put.ContentLength = int64(len(body))
 	put.Header.Set("Content-Type", "application/json")
-	if field == nil {
-		put.Header.Set("If-Match", etag)
-	}
 	resp, err = c.Do(put)
 	if err != nil {
 		return v, false, err

@@ -27,7 +27,7 @@ func TestUpdateConcurrentCounter(t *testing.T) {
 		if field {
 			name = "field"
 			opts = append(opts, conflicttest.WithVersionIn(conflicttest.VersionBody))
-			copts = append(copts, WithRule("PUT /documents/{id}", Rule{VersionField: "/version"}))
+			copts = append(copts, WithRule("PUT /documents/{id}", Rule{Versions: []Version{{Send: Field("/version")}}}))
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -78,7 +78,7 @@ func TestRoundTripsPerRecoveredConflict(t *testing.T) {
 		case "conflict":
 			rule := conflict.Rule{Merge: jsonmerge.Merge}
 			if r.mode == inBody {
-				rule.VersionField = "/version"
+				rule.Versions = []conflict.Version{{Send: conflict.Field("/version")}}
 			}
 			c := conflict.New(conflict.WithHTTPClient(hc), conflict.WithRule("PUT /documents/{id}", rule))
 			update = func() (int, error) { return conflictUpdate(c, url, "mine", r.mode, between) }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/go-conflict/conflict"
+	"github.com/go-conflict/conflict/jsonmerge"
 )
 
 // endpoint is the endpoint knowledge a scenario gives the client.
@@ -50,11 +51,14 @@ func newLibClient(t testing.TB, rt http.RoundTripper, eps ...endpoint) *libClien
 	for _, ep := range eps {
 		var r conflict.Rule
 		if ep.mergeJSON {
-			r.Merge = conflict.MergeJSON
+			r.Merge = jsonmerge.Merge
 		}
-		r.VersionField = ep.versionField
+		if ep.versionField != "" {
+			r.Versions = []conflict.Version{{Send: conflict.Field(ep.versionField)}}
+		}
 		if ep.adoptAny {
-			r.Same = func(_, _ []byte) bool { return true }
+			r.AdoptIf = func(_, _ []byte) bool { return true }
+			r.Creates = true
 		}
 		opts = append(opts, conflict.WithRule(ep.pattern, r))
 	}
@@ -63,7 +67,7 @@ func newLibClient(t testing.TB, rt http.RoundTripper, eps ...endpoint) *libClien
 	return l
 }
 
-func (l *libClient) hook(ev conflict.Event) {
+func (l *libClient) hook(_ context.Context, ev conflict.Event) {
 	l.mu.Lock()
 	l.events = append(l.events, ev)
 	onWait := l.onWait
@@ -199,7 +203,7 @@ func documentedRecovery(kind string) string {
 }
 
 // defaultMaxAttempts is the client's default bound on sends per call.
-const defaultMaxAttempts = conflict.DefaultMaxAttempts
+var defaultMaxAttempts = conflict.DefaultLimits().MaxAttempts
 
 // update runs the library's typed read-modify-write loop on url.
 func update[T any](ctx context.Context, l *libClient, url string, mutate func(*T) error) (T, error) {
