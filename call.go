@@ -23,6 +23,7 @@ type call struct {
 	body        body
 	keyHeader   string
 	start       time.Time
+	sentAt      time.Time  // when the last attempt was sent
 	out         *resultCtx // the context of every request sent: it carries the Result
 	ctx         context.Context
 	// Once recovery starts, ctx is bounded by the call's deadline: stop
@@ -64,6 +65,14 @@ func (c *Client) do(req *http.Request, passthrough bool) (*http.Response, error)
 	if err := st.attachKey(); err != nil {
 		b.close()
 		return nil, err
+	}
+	if st.queued() {
+		done, err := c.queue.acquire(st.out, queueKey(req.URL), st.deadline())
+		if err != nil {
+			b.close()
+			return nil, err
+		}
+		defer done()
 	}
 	return st.run()
 }
@@ -146,6 +155,7 @@ func (st *call) send() (*http.Response, error) {
 	}
 	st.out.res.Attempts++
 	st.out.sends.Add(1)
+	st.sentAt = time.Now()
 	out := st.tmpl
 	if st.ctx != st.out {
 		out = out.WithContext(st.ctx)

@@ -23,6 +23,7 @@ type Client struct {
 	rules  *ruleSet
 	bases  *baseCache
 	seq    atomic.Uint64 // numbers calls, for events
+	queue  resourceQueue // the turns of writes to one resource
 
 	hc        *http.Client      // sends through Do: the caller's client, or one around the transport
 	resend    *http.Client      // re-sends through Do: as hc, redirects kept on the origin

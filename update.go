@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"time"
 
 	"github.com/go-conflict/conflict/internal/retry"
@@ -53,12 +54,14 @@ func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) e
 	deadline := time.Now().Add(elapsed)
 	ctx = context.WithValue(ctx, updateKey{}, true)
 	var last *Error
+	var took time.Duration // how long the last read-modify-write took
 	for attempt := 1; attempt <= attempts; attempt++ {
 		if attempt > 1 {
 			// Stale: other writers contend for the resource. Waits with
-			// full jitter, growing while conflicts persist, spread the
-			// writers out instead of colliding again at once.
-			d := retry.FullJitter(staleBackoff, c.limits.BackoffMax, attempt-2)
+			// full jitter, from the time one read-modify-write takes and
+			// growing while conflicts persist, spread the writers out
+			// instead of colliding again at once.
+			d := retry.FullJitter(max(staleBackoff, took), c.limits.BackoffMax, attempt-2)
 			if time.Now().Add(d).After(deadline) {
 				break
 			}
@@ -66,7 +69,9 @@ func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) e
 				return zero, err
 			}
 		}
-		v, done, err := updateOnce(ctx, c, url, mutate)
+		began := time.Now()
+		v, done, err := updateTurn(ctx, c, url, deadline, mutate)
+		took = time.Since(began)
 		if done || err == nil {
 			return v, err
 		}
@@ -78,6 +83,20 @@ func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) e
 	}
 	last.Reason, last.Err, last.Attempts = ErrAttemptsExhausted, nil, attempts
 	return zero, last
+}
+
+// updateTurn runs one read-modify-write in the resource's turn: the
+// client's other writers to it wait, so they never make it stale.
+func updateTurn[T any](ctx context.Context, c *Client, url string, deadline time.Time, mutate func(*T) error) (T, bool, error) {
+	if u, err := neturl.Parse(url); err == nil {
+		end, err := c.queue.acquire(ctx, queueKey(u), deadline)
+		if err != nil {
+			var zero T
+			return zero, true, err
+		}
+		defer end()
+	}
+	return updateOnce(ctx, c, url, mutate)
 }
 
 // updateOnce runs one read-modify-write. done reports that the result is
