@@ -191,3 +191,10 @@ func openJournal(t testing.TB, path string, c *conflict.Client, opts ...journal.
 }
 
 func nopBody(s string) io.ReadCloser { return io.NopCloser(strings.NewReader(s)) }
+
+// patientClient is a client for a server that loses responses: a lost
+// response to a merged write that the server applied comes back as stale
+// again, and takes one more attempt.
+func patientClient() *conflict.Client {
+	return newClient(nil, conflict.WithMaxAttempts(12))
+}

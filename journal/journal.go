@@ -192,10 +192,10 @@ type Journal struct {
 	cfg    config
 	reads  *reads
 
-	mu      sync.Mutex
-	index   map[string]*Record // pending intents known to this Journal, by id
-	urls    map[string]*urlLock
-	closed  bool
+	mu     sync.Mutex
+	index  map[string]*Record // pending intents known to this Journal, by id
+	urls   map[string]*urlLock
+	closed bool
 }
 
 type urlLock struct {
