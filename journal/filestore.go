@@ -21,7 +21,11 @@ import (
 //
 // A FileStore is safe for concurrent use.
 type FileStore struct {
-	mu      sync.Mutex
+	syncMu  sync.Mutex // serialises fsyncs, compactions and Close; taken before mu
+	mu      sync.Mutex // guards the rest, and writes to the file
+	gen     int        // the file's generation: one more at each compaction
+	synced  int64      // how much of the file is known synced, in generation gen
+	syncErr error      // a failed fsync: the store is closed
 	path    string
 	f       *os.File
 	lock    *os.File
@@ -138,14 +142,16 @@ func (s *FileStore) load() error {
 		s.rec.Records++
 		off += frameHead + int64(len(body))
 	}
-	s.size = off
+	s.size, s.synced = off, off
 	if s.rec.TornBytes > 0 {
 		if err := f.Truncate(off); err != nil {
 			return fmt.Errorf("journal: cutting off an incomplete record: %w", err)
 		}
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("journal: %w", err)
-		}
+	}
+	// What a process that died wrote without syncing is in the page cache:
+	// make it durable before building on it.
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("journal: %w", err)
 	}
 	s.rec.Pending = len(s.pending)
 	if len(s.rec.Corrupt) > 0 {
@@ -202,7 +208,7 @@ func (s *FileStore) create() error {
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
-	s.size, s.frames = int64(len(buf)), 1
+	s.size, s.frames, s.synced = int64(len(buf)), 1, int64(len(buf))
 	return syncDir(filepath.Dir(s.path))
 }
 
@@ -226,23 +232,53 @@ func (s *FileStore) NextSeq() uint64 {
 	return s.nextSeq
 }
 
-// commit appends frames and syncs the file. On a failed write it cuts the
-// file back, so that no partial frame stays behind a later one.
-func (s *FileStore) commit(frames []byte) error {
+// write appends frames to the file, without syncing it, and returns the
+// generation of the file and the offset the frames end at. The caller
+// holds s.mu. On a failed write it cuts the file back, so that no partial
+// frame stays behind a later one.
+func (s *FileStore) write(frames []byte) (int, int64, error) {
 	if s.closed {
-		return ErrClosed
+		return 0, 0, ErrClosed
 	}
 	if _, err := s.f.WriteAt(frames, s.size); err != nil {
 		s.f.Truncate(s.size) //nolint:errcheck // best effort; the read side skips a torn tail anyway
-		return fmt.Errorf("journal: writing %s: %w", s.path, err)
+		return 0, 0, fmt.Errorf("journal: writing %s: %w", s.path, err)
 	}
-	if err := s.f.Sync(); err != nil {
+	s.size += int64(len(frames))
+	s.frames++
+	return s.gen, s.size, nil
+}
+
+// syncTo returns once the file is synced up to end (in generation gen).
+// Commits that wait for a sync together share one fsync: the first syncs
+// everything written so far, and the others find their frames synced.
+func (s *FileStore) syncTo(gen int, end int64) error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	s.mu.Lock()
+	if s.syncErr != nil {
+		s.mu.Unlock()
+		return s.syncErr
+	}
+	if s.gen != gen || s.synced >= end {
+		// Synced by another commit, or by a compaction, which wrote the
+		// state these frames made.
+		s.mu.Unlock()
+		return nil
+	}
+	f, upto := s.f, s.size
+	s.mu.Unlock()
+	err := f.Sync()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
 		// After a failed fsync the state of the page cache is unknown;
 		// nothing more is written to this file.
 		s.closed = true
-		return fmt.Errorf("journal: syncing %s: %w", s.path, err)
+		s.syncErr = fmt.Errorf("journal: syncing %s: %w", s.path, err)
+		return s.syncErr
 	}
-	s.size += int64(len(frames))
+	s.synced = upto
 	return nil
 }
 
@@ -252,24 +288,27 @@ func (s *FileStore) Append(ctx context.Context, rec *Record) error {
 		return err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if _, ok := s.pending[rec.ID]; ok || s.done[rec.ID] || rec.ID == "" {
+		s.mu.Unlock()
 		return fmt.Errorf("journal: intent id %q is empty or already used", rec.ID)
 	}
 	rec.Seq = s.nextSeq
 	frame, err := appendFrame(s.buf[:0], typeIntent, rec)
 	if err != nil {
+		s.mu.Unlock()
 		return err
 	}
 	s.buf = frame[:0]
-	if err := s.commit(frame); err != nil {
+	gen, end, err := s.write(frame)
+	if err != nil {
+		s.mu.Unlock()
 		return err
 	}
 	s.nextSeq++
-	s.frames++
 	r := *rec
 	s.pending[r.ID] = &r
-	return nil
+	s.mu.Unlock()
+	return s.syncTo(gen, end)
 }
 
 // Claim implements [Store]. Claims are kept in memory: the file has one
@@ -297,31 +336,47 @@ func (s *FileStore) Done(ctx context.Context, id string, o Outcome) error {
 		return err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.done[id] {
+		s.mu.Unlock()
 		return nil
 	}
 	if _, ok := s.pending[id]; !ok {
+		s.mu.Unlock()
 		return fmt.Errorf("journal: intent %q: %w", id, ErrNotFound)
 	}
 	frame, err := appendFrame(s.buf[:0], typeDone, donePayload{ID: id, Outcome: o})
 	if err != nil {
+		s.mu.Unlock()
 		return err
 	}
 	s.buf = frame[:0]
-	if err := s.commit(frame); err != nil {
+	gen, end, err := s.write(frame)
+	if err != nil {
+		s.mu.Unlock()
 		return err
 	}
-	s.frames++
 	delete(s.pending, id)
 	delete(s.claims, id)
 	s.done[id] = true
-	if dead := s.frames - len(s.pending) - 1; s.corrupt == nil && dead >= autoCompact && dead > 4*len(s.pending) {
-		// The outcome is durable already; a failed compaction leaves the
-		// old file in place, and the next one tries again.
+	s.mu.Unlock()
+	if err := s.syncTo(gen, end); err != nil {
+		return err
+	}
+	s.maybeCompact()
+	return nil
+}
+
+// maybeCompact compacts a running store when dead frames pile up. The
+// outcome that called it is durable already; a failed compaction leaves the
+// old file in place, and a later one tries again.
+func (s *FileStore) maybeCompact() {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if dead := s.frames - len(s.pending) - 1; !s.closed && s.corrupt == nil && dead >= autoCompact && dead > 4*len(s.pending) {
 		s.compact() //nolint:errcheck
 	}
-	return nil
 }
 
 // autoCompact is how many dead frames a running FileStore lets pile up
@@ -358,6 +413,8 @@ func cmpSeq(a, b uint64) int {
 // file, synced, renamed over the journal, and the directory synced. A file
 // with damaged regions is kept as Path+".corrupt" first.
 func (s *FileStore) Compact() error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -417,12 +474,16 @@ func (s *FileStore) compact() error {
 	}
 	s.f.Close()
 	s.f, s.size, s.frames = f, int64(len(buf)), 1+len(recs)
+	s.gen++
+	s.synced = s.size
 	s.done = map[string]bool{}
 	return nil
 }
 
 // Close implements [Store]. It releases the file and its lock.
 func (s *FileStore) Close() error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.f == nil {

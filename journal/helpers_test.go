@@ -198,3 +198,9 @@ func nopBody(s string) io.ReadCloser { return io.NopCloser(strings.NewReader(s))
 func patientClient() *conflict.Client {
 	return newClient(nil, conflict.WithMaxAttempts(12))
 }
+
+// drain reads and closes a response body.
+func drain(resp *http.Response) {
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}

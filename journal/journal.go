@@ -101,6 +101,7 @@ type config struct {
 	maxBody   int64
 	workers   int
 	reads     int
+	order     func(*Record) string
 }
 
 // WithOfflineQueue makes [Journal.Do] queue a write when the server cannot
@@ -155,6 +156,18 @@ func WithReplayConcurrency(n int) Option {
 // 1024.
 func WithReadCache(n int) Option {
 	return func(c *config) { c.reads = n }
+}
+
+// WithOrderKey sets what orders intents: two intents with the same key are
+// sent one after the other in the order they were made, in Do and in
+// Replay, and a later one waits for an earlier one that is still pending.
+// The default key is the URL. Return a resource's URL for its action
+// sub-resources too ("/orders/o_1/pay" and "/orders/o_1/ship" both
+// "/orders/o_1") to keep their order, or the intent's ID for creates that
+// need no order among themselves (so that they are not sent one at a
+// time).
+func WithOrderKey(key func(r *Record) string) Option {
+	return func(c *config) { c.order = key }
 }
 
 type keyCtx struct{}
@@ -230,6 +243,9 @@ func New(store Store, client sender, opts ...Option) (*Journal, error) {
 	}
 	if cfg.reads < 1 {
 		cfg.reads = 1024
+	}
+	if cfg.order == nil {
+		cfg.order = func(r *Record) string { return r.URL }
 	}
 	if cfg.owner == "" {
 		cfg.owner = "journal-" + newID()
@@ -356,7 +372,7 @@ func (j *Journal) Do(req *http.Request) (*http.Response, error) {
 	}
 	// The URL's lock is taken first, so that no Replay sends this intent
 	// while Do does; earlier pending writes to the URL go first.
-	unlock, err := j.lockURL(ctx, rec.URL)
+	unlock, err := j.lockURL(ctx, j.cfg.order(rec))
 	if err != nil {
 		return nil, fmt.Errorf("journal: nothing was recorded or sent: %w", err)
 	}
@@ -418,11 +434,12 @@ func (j *Journal) sendEarlier(ctx context.Context, rec *Record) error {
 
 // earlier lists the pending intents on rec's URL with a smaller Seq.
 func (j *Journal) earlier(rec *Record) []*Record {
+	key := j.cfg.order(rec)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	var out []*Record
 	for _, r := range j.index {
-		if r.URL == rec.URL && r.Seq < rec.Seq {
+		if j.cfg.order(r) == key && r.Seq < rec.Seq {
 			out = append(out, r)
 		}
 	}
@@ -556,10 +573,11 @@ func (j *Journal) Replay(ctx context.Context) ([]Report, error) {
 		if _, ok := j.index[recs[i].ID]; !ok {
 			j.index[recs[i].ID] = &recs[i]
 		}
-		g, ok := byURL[recs[i].URL]
+		key := j.cfg.order(&recs[i])
+		g, ok := byURL[key]
 		if !ok {
 			g = len(groups)
-			byURL[recs[i].URL] = g
+			byURL[key] = g
 			groups = append(groups, nil)
 		}
 		groups[g] = append(groups[g], i)
@@ -598,7 +616,7 @@ func (j *Journal) replayURL(ctx context.Context, recs []Record, g []int, reports
 		rec := &recs[i]
 		if blocked == nil && unlock == nil {
 			var err error
-			if unlock, err = j.lockURL(ctx, rec.URL); err != nil {
+			if unlock, err = j.lockURL(ctx, j.cfg.order(rec)); err != nil {
 				blocked = err
 			}
 		}
