@@ -116,6 +116,26 @@ func (s *FileStore) load() error {
 		// New, or a crash while it was being created.
 		return s.create()
 	}
+	if err := s.parse(data); err != nil {
+		return err
+	}
+	off := s.size
+	if s.rec.TornBytes > 0 {
+		if err := f.Truncate(off); err != nil {
+			return fmt.Errorf("journal: cutting off an incomplete record: %w", err)
+		}
+	}
+	// What a process that died wrote without syncing is in the page cache:
+	// make it durable before building on it.
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	return nil
+}
+
+// parse reads the records of a journal file's contents into s, and sets
+// s.size to the end of the last intact record.
+func (s *FileStore) parse(data []byte) error {
 	if !bytes.HasPrefix(data, []byte(magic)) {
 		return &FormatError{Path: s.path, Msg: "not a journal file (bad magic)"}
 	}
@@ -143,16 +163,6 @@ func (s *FileStore) load() error {
 		off += frameHead + int64(len(body))
 	}
 	s.size, s.synced = off, off
-	if s.rec.TornBytes > 0 {
-		if err := f.Truncate(off); err != nil {
-			return fmt.Errorf("journal: cutting off an incomplete record: %w", err)
-		}
-	}
-	// What a process that died wrote without syncing is in the page cache:
-	// make it durable before building on it.
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
 	s.rec.Pending = len(s.pending)
 	if len(s.rec.Corrupt) > 0 {
 		s.corrupt = &CorruptError{Path: s.path, Regions: slices.Clone(s.rec.Corrupt), Intact: s.rec.Records}
