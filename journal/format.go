@@ -56,11 +56,12 @@ var (
 // A VersionError reports a record written in a newer format version than
 // [FormatVersion]. OpenFile refuses such a file rather than misread it.
 type VersionError struct {
-	Path    string
-	Offset  int64 // of the frame
-	Version byte
+	Path    string // the journal file
+	Offset  int64  // where the record starts
+	Version byte   // the record's format version
 }
 
+// Error says which record has which version.
 func (e *VersionError) Error() string {
 	return fmt.Sprintf("journal: %s: record at offset %d has format version %d; this package reads up to %d",
 		e.Path, e.Offset, e.Version, FormatVersion)
@@ -71,7 +72,7 @@ func (e *VersionError) Is(target error) bool { return target == ErrNewerVersion 
 
 // A Region is a span of a journal file.
 type Region struct {
-	Offset, Length int64
+	Offset, Length int64 // in bytes from the start of the file
 }
 
 // A CorruptError reports damaged bytes between intact records of a journal
@@ -84,12 +85,16 @@ type Region struct {
 // (now pending again, and sent again by Replay: safe for a create with an
 // idempotency key the server still remembers, and for a merged update).
 type CorruptError struct {
-	Path    string
+	// Path is the journal file.
+	Path string
+	// Regions are the damaged spans, each from a damaged record to the
+	// next intact one.
 	Regions []Region
 	// Intact is how many intact records were read.
 	Intact int
 }
 
+// Error says how much is damaged, where, and what was kept.
 func (e *CorruptError) Error() string {
 	var n int64
 	for _, r := range e.Regions {
@@ -105,11 +110,12 @@ func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
 // A FormatError reports a file that is not a journal, or a record whose
 // checksum is right but whose payload does not decode.
 type FormatError struct {
-	Path   string
-	Offset int64
-	Msg    string
+	Path   string // the journal file, if any
+	Offset int64  // where the record starts; 0 for the file as a whole
+	Msg    string // what is wrong
 }
 
+// Error says what is wrong, and where.
 func (e *FormatError) Error() string {
 	if e.Path == "" {
 		return "journal: " + e.Msg

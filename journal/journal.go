@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/go-conflict/conflict"
 )
 
 // Defaults of a [Journal].
@@ -55,6 +57,7 @@ var (
 // ended, or an earlier write on the same URL is still pending. The intent
 // stays in the journal and [Journal.Replay] sends it.
 type PendingError struct {
+	// ID and Seq identify the intent, as in its [Record].
 	ID  string
 	Seq uint64
 	// Queued reports that the write was queued because the server could
@@ -66,6 +69,7 @@ type PendingError struct {
 	Err error
 }
 
+// Error describes the pending write and its cause.
 func (e *PendingError) Error() string {
 	what := "pending"
 	if e.Queued {
@@ -83,9 +87,10 @@ func (e *PendingError) Is(target error) bool { return target == ErrQueued && e.Q
 // A StatusError is the cause of a [PendingError] for a response whose
 // status says "try later": 408, 429, 502, 503 or 504.
 type StatusError struct {
-	Status int
+	Status int // the HTTP status code
 }
 
+// Error names the status.
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("the server answered %d %s", e.Status, http.StatusText(e.Status))
 }
@@ -201,7 +206,7 @@ func WithBase(ctx context.Context, base []byte) context.Context {
 // A Journal is safe for concurrent use.
 type Journal struct {
 	store  Store
-	client sender
+	client *conflict.Client
 	cfg    config
 	reads  *reads
 
@@ -219,7 +224,7 @@ type urlLock struct {
 // New returns a Journal that records intents in store and sends them
 // through client. It reads the store's pending intents, but does not send
 // them: call [Journal.Replay] for that.
-func New(store Store, client sender, opts ...Option) (*Journal, error) {
+func New(store Store, client *conflict.Client, opts ...Option) (*Journal, error) {
 	if store == nil || client == nil {
 		return nil, errors.New("journal: New needs a store and a client")
 	}
@@ -267,7 +272,7 @@ func New(store Store, client sender, opts ...Option) (*Journal, error) {
 // records, Open returns the Journal together with the [*CorruptError]
 // (errors.Is(err, [ErrCorrupt])): it holds every intact record and may be
 // used.
-func Open(path string, client sender, opts ...Option) (*Journal, error) {
+func Open(path string, client *conflict.Client, opts ...Option) (*Journal, error) {
 	fs, ferr := OpenFile(path)
 	if fs == nil {
 		return nil, ferr

@@ -342,3 +342,127 @@ func TestIsCredential(t *testing.T) {
 		}
 	}
 }
+
+// Two replicas sharing one store replay at once: the claims make each
+// intent go out once.
+func TestReplicasReplayOnce(t *testing.T) {
+	api := newAPI(t)
+	srv := newSwitchable(t, api.Handler())
+	fs, err := journal.OpenFile(filepath.Join(t.TempDir(), "shared"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	a, _ := journal.New(fs, offlineClient(nil), journal.WithOwner("replica-a"), journal.WithOfflineQueue())
+	b, _ := journal.New(fs, offlineClient(nil), journal.WithOwner("replica-b"))
+	ctx := context.Background()
+	srv.Stop()
+	const n = 20
+	for i := 0; i < n; i++ {
+		if _, err := a.Do(request(t, ctx, "POST", srv.URL()+"/orders", fmt.Sprintf(`{"item":"r%d"}`, i))); !errors.Is(err, journal.ErrQueued) {
+			t.Fatal(err)
+		}
+	}
+	srv.Start()
+	var wg sync.WaitGroup
+	var ra, rb []journal.Report
+	wg.Add(2)
+	go func() { defer wg.Done(); ra, _ = a.Replay(ctx) }()
+	go func() { defer wg.Done(); rb, _ = b.Replay(ctx) }()
+	wg.Wait()
+	applied := map[string]int{}
+	for _, r := range append(ra, rb...) {
+		switch {
+		case r.State == journal.Applied:
+			applied[r.Intent.ID]++
+		case r.State != journal.Pending || !errors.Is(r.Err, journal.ErrClaimed):
+			t.Errorf("report %+v", r)
+		}
+	}
+	if len(applied) != n {
+		t.Fatalf("%d intents applied, want %d", len(applied), n)
+	}
+	for id, c := range applied {
+		if c != 1 {
+			t.Errorf("intent %s applied by %d replicas", id, c)
+		}
+	}
+	if got := api.Stats().Requests["POST /orders"]; got != n {
+		t.Fatalf("the server saw %d creates, want %d", got, n)
+	}
+}
+
+// Discard ends a pending intent without sending it, and unblocks its URL.
+func TestDiscard(t *testing.T) {
+	api := newAPI(t, conflicttest.WithRequirePrecondition(false))
+	api.PutDocument("d", `{}`)
+	srv := newSwitchable(t, api.Handler())
+	j := openJournal(t, filepath.Join(t.TempDir(), "j"), offlineClient(nil), journal.WithOfflineQueue())
+	defer j.Close()
+	ctx := context.Background()
+	srv.Stop()
+	_, err := j.Do(request(t, ctx, "PUT", srv.URL()+"/documents/d", `{"n":1}`))
+	var pe *journal.PendingError
+	if !errors.As(err, &pe) {
+		t.Fatal(err)
+	}
+	if err := j.Discard(ctx, pe.ID, "superseded"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	resp, err := j.Do(request(t, ctx, "PUT", srv.URL()+"/documents/d", `{"n":2}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, resp)
+	if v := api.Stats().Versions["d"]; len(v) != 2 {
+		t.Fatalf("versions %v: the discarded write was sent", v)
+	}
+}
+
+// WithOrderKey orders the actions on one order, which are different URLs:
+// "ship" waits for "pay", queued before it.
+func TestOrderKey(t *testing.T) {
+	api := newAPI(t)
+	srv := newSwitchable(t, api.Handler())
+	byOrder := journal.WithOrderKey(func(r *journal.Record) string {
+		if i := strings.Index(r.URL, "/orders/"); i >= 0 {
+			rest := r.URL[i+len("/orders/"):]
+			if k := strings.IndexByte(rest, '/'); k >= 0 {
+				return r.URL[:i+len("/orders/")+k]
+			}
+		}
+		return r.URL
+	})
+	j := openJournal(t, filepath.Join(t.TempDir(), "j"), offlineClient(nil), journal.WithOfflineQueue(), byOrder)
+	defer j.Close()
+	ctx := context.Background()
+	resp, err := j.Do(request(t, ctx, "POST", srv.URL()+"/orders", `{"item":"chair"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, resp)
+	srv.Stop()
+	for _, action := range []string{"pay", "ship"} {
+		if _, err := j.Do(request(t, ctx, "POST", srv.URL()+"/orders/o_1/"+action, "")); !errors.Is(err, journal.ErrQueued) {
+			t.Fatalf("%s: %v", action, err)
+		}
+	}
+	srv.Start()
+	reports, err := j.Replay(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range reports {
+		if r.State != journal.Applied {
+			t.Fatalf("%s: %+v", r.Intent.URL, r)
+		}
+	}
+	resp, err = j.Do(request(t, ctx, "GET", srv.URL()+"/orders/o_1", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(t, resp); !bytes.Contains(body, []byte(`"state":"shipped"`)) {
+		t.Fatalf("order %s", body)
+	}
+}

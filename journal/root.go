@@ -11,9 +11,6 @@ import (
 	"github.com/go-conflict/conflict"
 )
 
-// sender is what a Journal sends through: a *conflict.Client.
-type sender = *conflict.Client
-
 // sendContext returns the context a send of an intent runs with: its
 // idempotency key and its merge base, for the client's recoveries.
 func sendContext(ctx context.Context, key string, base []byte) context.Context {
