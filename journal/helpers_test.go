@@ -60,8 +60,6 @@ type credTransport struct {
 	base   http.RoundTripper
 	auth   string
 	apiKey string
-	mu     sync.Mutex
-	seen   int // requests that reached the server with the credentials
 }
 
 func (t *credTransport) RoundTrip(req *http.Request) (*http.Response, error) {
