@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,9 +39,11 @@ func TestCrashReplay(t *testing.T) {
 		crashChild(t)
 		return
 	}
-	n, kills, maxDelay := 500, 8, 400
+	// Kills land at a random moment after the child has opened the
+	// journal: in its replay, or in its ops.
+	n, kills, maxDelay := 500, 8, 150
 	if testing.Short() {
-		n, kills, maxDelay = 50, 4, 150
+		n, kills, maxDelay = 50, 4, 25
 	}
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
@@ -62,7 +65,7 @@ func TestCrashReplay(t *testing.T) {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashReplay$", "-test.v")
 		cmd.Env = append(os.Environ(), "JOURNAL_CRASH_CHILD=1", "JOURNAL_CRASH_URL="+api.URL,
 			"JOURNAL_CRASH_PATH="+path, "JOURNAL_CRASH_N="+strconv.Itoa(n))
-		var out bytes.Buffer
+		var out syncBuffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -71,13 +74,34 @@ func TestCrashReplay(t *testing.T) {
 		go func() { exited <- cmd.Wait() }()
 		var err error
 		if killed < kills {
-			select {
-			case err = <-exited:
-			case <-time.After(time.Duration(10+rng.Intn(maxDelay)) * time.Millisecond):
-				cmd.Process.Kill() // SIGKILL on Unix
-				<-exited
-				killed++
+			wasKilled := false
+			kill := time.NewTimer(time.Hour)
+			started := time.NewTicker(time.Millisecond)
+		wait:
+			for {
+				select {
+				case err = <-exited:
+					break wait
+				case <-started.C:
+					if out.Contains("CHILD START") {
+						started.Stop()
+						kill.Reset(time.Duration(rng.Intn(maxDelay*1000)) * time.Microsecond)
+					}
+				case <-kill.C:
+					cmd.Process.Kill() // SIGKILL on Unix
+					err = <-exited
+					wasKilled = true
+					killed++
+					break wait
+				}
+			}
+			started.Stop()
+			kill.Stop()
+			if wasKilled && !out.Contains("CHILD DONE") {
 				continue
+			}
+			if wasKilled {
+				err = nil // killed after it finished
 			}
 		} else {
 			err = <-exited
@@ -148,6 +172,30 @@ const docs = 10
 
 func docID(d int) string { return "c" + strconv.Itoa(d) }
 
+// syncBuffer is a bytes.Buffer safe for a child's output and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) Contains(s string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Contains(b.b.Bytes(), []byte(s))
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
 func lastLine(s, prefix string) string {
 	for _, l := range strings.Split(s, "\n") {
 		if strings.Contains(l, prefix) {
@@ -172,6 +220,7 @@ func crashChild(t *testing.T) {
 	defer j.Close()
 	ctx := context.Background()
 	rec := fs.Recovery()
+	fmt.Println("CHILD START")
 	replayed, failed := replayAll(t, j)
 
 	type read struct {
