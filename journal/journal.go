@@ -1,0 +1,766 @@
+package journal
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-conflict/conflict"
+)
+
+// Defaults of a [Journal].
+const (
+	// DefaultLease is how long a claim on an intent lasts: longer than a
+	// client spends on one call (conflict.DefaultMaxElapsed and transport
+	// retries), so that no other replica sends an intent while this one
+	// still does.
+	DefaultLease = 2 * time.Minute
+	// DefaultMaxBody is the largest request body a Journal records.
+	DefaultMaxBody = 1 << 20
+	// DefaultReplayConcurrency is how many URLs Replay sends to at once.
+	DefaultReplayConcurrency = 4
+	// DefaultIdempotencyHeader is the header a Journal reads a caller's
+	// idempotency key from.
+	DefaultIdempotencyHeader = "Idempotency-Key"
+)
+
+// Errors of a Journal.
+var (
+	// ErrQueued: the server could not be reached, and the write waits in
+	// the journal for [Journal.Replay]. Do returns it (as a
+	// [*PendingError]) only with [WithOfflineQueue].
+	ErrQueued = errors.New("journal: the server cannot be reached; the write is queued")
+	// ErrClaimed: another sender holds the intent (a replica's lease, or a
+	// send in this process), or it was finished meanwhile.
+	ErrClaimed = errors.New("journal: the intent is claimed by another sender or already done")
+	// ErrBlocked: an earlier intent on the same URL is still pending; a
+	// later one waits for it.
+	ErrBlocked = errors.New("journal: an earlier intent on the same URL is still pending")
+	// ErrTooLarge: the request body is larger than the journal records
+	// ([WithMaxBody]); nothing was recorded or sent.
+	ErrTooLarge = errors.New("journal: request body too large to record")
+)
+
+// A PendingError is what [Journal.Do] returns for a write it recorded but
+// whose outcome is not known: the server could not be reached, the context
+// ended, or an earlier write on the same URL is still pending. The intent
+// stays in the journal and [Journal.Replay] sends it.
+type PendingError struct {
+	// ID and Seq identify the intent, as in its [Record].
+	ID  string
+	Seq uint64
+	// Queued reports that the write was queued because the server could
+	// not be reached ([WithOfflineQueue]); errors.Is(err, [ErrQueued])
+	// then holds.
+	Queued bool
+	// Err is the cause: a transport error, a context error, [ErrBlocked],
+	// or a response status that says "later".
+	Err error
+}
+
+// Error describes the pending write and its cause.
+func (e *PendingError) Error() string {
+	what := "pending"
+	if e.Queued {
+		what = "queued"
+	}
+	return fmt.Sprintf("journal: intent %s (seq %d) %s: %v", e.ID, e.Seq, what, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *PendingError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrQueued) hold for a queued write.
+func (e *PendingError) Is(target error) bool { return target == ErrQueued && e.Queued }
+
+// A StatusError is the cause of a [PendingError] for a response whose
+// status says "try later": 408, 429, 502, 503 or 504.
+type StatusError struct {
+	Status int // the HTTP status code
+}
+
+// Error names the status.
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("the server answered %d %s", e.Status, http.StatusText(e.Status))
+}
+
+// An Option configures a [Journal].
+type Option func(*config)
+
+type config struct {
+	offline   bool
+	owner     string
+	lease     time.Duration
+	keyHeader string
+	maxBody   int64
+	workers   int
+	reads     int
+	order     func(*Record) string
+}
+
+// WithOfflineQueue makes [Journal.Do] queue a write when the server cannot
+// be reached (a transport error: connection refused, DNS failure, timeout;
+// or a 502, 503 or 504 after the client's transport retries): Do returns a
+// [*PendingError] for which errors.Is(err, [ErrQueued]) holds, and
+// [Journal.Replay] sends the write later. A later write to a URL with
+// queued writes is queued behind them without being sent.
+//
+// Without it, such a write stays pending too, and Do returns the
+// transport error (inside a *PendingError) or the response.
+func WithOfflineQueue() Option {
+	return func(c *config) { c.offline = true }
+}
+
+// WithOwner names this Journal in claims: replicas sharing a Store must
+// have different owners. A process that restarts under the same owner
+// takes its claims back at once; under a new owner, it waits for their
+// leases to end. The default is random, one per Journal.
+func WithOwner(owner string) Option {
+	return func(c *config) { c.owner = owner }
+}
+
+// WithLease sets how long a claim lasts; d <= 0 means [DefaultLease].
+func WithLease(d time.Duration) Option {
+	return func(c *config) { c.lease = d }
+}
+
+// WithIdempotencyHeader names the header the Journal reads a caller's
+// idempotency key from; empty means [DefaultIdempotencyHeader]. Set it to
+// the header the client sends keys in (conflict.WithIdempotencyHeader).
+// The header is never written to the journal: the key has its own field.
+func WithIdempotencyHeader(name string) Option {
+	return func(c *config) { c.keyHeader = name }
+}
+
+// WithMaxBody sets the largest request body the Journal records; n < 1
+// means [DefaultMaxBody]. Do refuses a larger one with [ErrTooLarge].
+func WithMaxBody(n int64) Option {
+	return func(c *config) { c.maxBody = n }
+}
+
+// WithReplayConcurrency sets how many URLs [Journal.Replay] sends to at
+// once; writes to one URL are always sent one after another. n < 1 means
+// [DefaultReplayConcurrency].
+func WithReplayConcurrency(n int) Option {
+	return func(c *config) { c.workers = n }
+}
+
+// WithReadCache sets how many representations read through the Journal it
+// remembers as bases for later writes (see [Journal.Do]); n < 1 means
+// 1024.
+func WithReadCache(n int) Option {
+	return func(c *config) { c.reads = n }
+}
+
+// WithOrderKey sets what orders intents: two intents with the same key are
+// sent one after the other in the order they were made, in Do and in
+// Replay, and a later one waits for an earlier one that is still pending.
+// The default key is the URL. Return a resource's URL for its action
+// sub-resources too ("/orders/o_1/pay" and "/orders/o_1/ship" both
+// "/orders/o_1") to keep their order, or the intent's ID for creates that
+// need no order among themselves (so that they are not sent one at a
+// time).
+func WithOrderKey(key func(r *Record) string) Option {
+	return func(c *config) { c.order = key }
+}
+
+type keyCtx struct{}
+type baseCtx struct{}
+
+// WithIdempotencyKey returns a context that makes the write it is used with
+// carry key as its idempotency key, recorded with the intent and sent with
+// every send of it. It also sets conflict.WithIdempotencyKey. A key set only
+// with conflict.WithIdempotencyKey cannot be seen by the Journal, which
+// then records (and sends) a key of its own for a create; use this
+// function, or the idempotency header, for writes made through a Journal.
+func WithIdempotencyKey(ctx context.Context, key string) context.Context {
+	return sendContext(context.WithValue(ctx, keyCtx{}, key), key, nil)
+}
+
+// WithBase returns a context that gives the representation the write it is
+// used with was built on: recorded with the intent, and the base a stale
+// write is merged against, at the first send and at every replay. It also
+// sets conflict.WithBase. A base set only with conflict.WithBase is used by
+// the first send but cannot be recorded; use this function for writes made
+// through a Journal.
+func WithBase(ctx context.Context, base []byte) context.Context {
+	return sendContext(context.WithValue(ctx, baseCtx{}, base), "", base)
+}
+
+// A Journal records each write durably before it is sent through a
+// conflict client, and marks it done once its outcome is known, so that a
+// write survives a crash or a long offline spell and is sent again, with
+// its own idempotency key and merge base, by [Journal.Replay].
+//
+// A Journal is safe for concurrent use.
+type Journal struct {
+	store  Store
+	client *conflict.Client
+	cfg    config
+	reads  *reads
+
+	mu     sync.Mutex
+	index  map[string]*Record // pending intents known to this Journal, by id
+	urls   map[string]*urlLock
+	closed bool
+}
+
+type urlLock struct {
+	ch   chan struct{}
+	refs int
+}
+
+// New returns a Journal that records intents in store and sends them
+// through client. It reads the store's pending intents, but does not send
+// them: call [Journal.Replay] for that.
+func New(store Store, client *conflict.Client, opts ...Option) (*Journal, error) {
+	if store == nil || client == nil {
+		return nil, errors.New("journal: New needs a store and a client")
+	}
+	cfg := config{}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if cfg.lease <= 0 {
+		cfg.lease = DefaultLease
+	}
+	if cfg.keyHeader == "" {
+		cfg.keyHeader = DefaultIdempotencyHeader
+	}
+	if cfg.maxBody < 1 {
+		cfg.maxBody = DefaultMaxBody
+	}
+	if cfg.workers < 1 {
+		cfg.workers = DefaultReplayConcurrency
+	}
+	if cfg.reads < 1 {
+		cfg.reads = 1024
+	}
+	if cfg.order == nil {
+		cfg.order = func(r *Record) string { return r.URL }
+	}
+	if cfg.owner == "" {
+		cfg.owner = "journal-" + newID()
+	}
+	j := &Journal{store: store, client: client, cfg: cfg, reads: newReads(cfg.reads, cfg.maxBody),
+		index: map[string]*Record{}, urls: map[string]*urlLock{}}
+	recs, err := store.Pending(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	for i := range recs {
+		j.index[recs[i].ID] = &recs[i]
+	}
+	return j, nil
+}
+
+// Open opens (or creates) the journal file at path with [OpenFile] and
+// returns a Journal on it; Close closes the file. When the file has damaged
+// records, Open returns the Journal together with the [*CorruptError]
+// (errors.Is(err, [ErrCorrupt])): it holds every intact record and may be
+// used.
+func Open(path string, client *conflict.Client, opts ...Option) (*Journal, error) {
+	fs, ferr := OpenFile(path)
+	if fs == nil {
+		return nil, ferr
+	}
+	j, err := New(fs, client, opts...)
+	if err != nil {
+		fs.Close()
+		return nil, err
+	}
+	return j, ferr
+}
+
+// Store returns the Journal's store.
+func (j *Journal) Store() Store { return j.store }
+
+// Close closes the Journal and its store. Sends under way finish; their
+// outcomes may not be recorded, and Replay sends them again.
+func (j *Journal) Close() error {
+	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		return nil
+	}
+	j.closed = true
+	j.mu.Unlock()
+	return j.store.Close()
+}
+
+// Pending returns the pending intents, in Seq order.
+func (j *Journal) Pending(ctx context.Context) ([]Record, error) {
+	return j.store.Pending(ctx)
+}
+
+// Do sends req through the client, as (*conflict.Client).Do does, and
+// records it first if it is a write: any method but GET, HEAD, OPTIONS and
+// TRACE.
+//
+// A write is recorded durably before it is sent: its method, URL and body,
+// its headers less credentials, its idempotency key and its base, and the
+// time. The key is the caller's (the idempotency header, or
+// [WithIdempotencyKey]) or, for a POST, one generated here, so that the key
+// is on disk before the first send. The base is the caller's
+// ([WithBase]) or, for a write with If-Match, the representation with that
+// ETag that this Journal last read (or wrote) at the same URL. Earlier
+// pending writes to the same URL are sent first, in order.
+//
+// The write is then sent with its key and base, and marked done with its
+// outcome as soon as that is known: a response (any status but 408, 429,
+// 502, 503 and 504, which leave it pending), or a [*conflict.Error] (the
+// client gave up on a conflict: recorded as Failed with the reason, and
+// returned). A transport error or an ended context leaves it pending and
+// returns a [*PendingError] wrapping the cause (errors.Is(err, [ErrQueued])
+// with [WithOfflineQueue]).
+//
+// Reads are sent as they are; a 2xx with a strong ETag is remembered (once
+// its body has been read to the end) as the base of later writes.
+func (j *Journal) Do(req *http.Request) (*http.Response, error) {
+	if req == nil || req.URL == nil {
+		if req != nil && req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, errors.New("journal: nil request or URL")
+	}
+	if !isWrite(req.Method) {
+		resp, err := j.client.Do(req)
+		if err == nil {
+			j.reads.watch(storedURL(req.URL), resp)
+		}
+		return resp, err
+	}
+	if j.isClosed() {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, ErrClosed
+	}
+	ctx := req.Context()
+	body, err := readBody(req, j.cfg.maxBody)
+	if err != nil {
+		return nil, err
+	}
+	rec := &Record{
+		ID:     newID(),
+		Time:   time.Now().UTC(),
+		Method: req.Method,
+		URL:    storedURL(req.URL),
+		Header: storedHeader(req.Header, j.cfg.keyHeader),
+		Body:   body,
+	}
+	rec.IdempotencyKey = headerKey(req.Header.Get(j.cfg.keyHeader))
+	if rec.IdempotencyKey == "" {
+		rec.IdempotencyKey = callerKey(ctx)
+	}
+	if rec.IdempotencyKey == "" && req.Method == http.MethodPost {
+		rec.IdempotencyKey = newKey()
+	}
+	rec.Base = callerBase(ctx)
+	if rec.Base == nil {
+		if im := req.Header.Get("If-Match"); im != "" {
+			rec.Base = j.reads.get(rec.URL, im)
+		}
+	}
+	// The URL's lock is taken first, so that no Replay sends this intent
+	// while Do does; earlier pending writes to the URL go first.
+	unlock, err := j.lockURL(ctx, j.cfg.order(rec))
+	if err != nil {
+		return nil, fmt.Errorf("journal: nothing was recorded or sent: %w", err)
+	}
+	defer unlock()
+	if err := j.store.Append(ctx, rec); err != nil {
+		return nil, fmt.Errorf("journal: recording the intent (nothing was sent): %w", err)
+	}
+	j.track(rec)
+	if err := j.sendEarlier(ctx, rec); err != nil {
+		return nil, j.pending(ctx, rec, err)
+	}
+
+	out := req.Clone(sendContext(ctx, rec.IdempotencyKey, rec.Base))
+	setBody(out, body)
+	resp, rep := j.send(ctx, rec, out)
+	if rep.State == Pending {
+		var se *StatusError
+		if resp != nil && !(j.cfg.offline && errors.As(rep.Err, &se) && se.Status >= 500) {
+			return resp, nil // a "later" status: the caller sees it, the intent stays
+		}
+		drainClose(resp)
+		return nil, j.pending(ctx, rec, rep.Err)
+	}
+	if rep.Err != nil {
+		return nil, rep.Err
+	}
+	return resp, nil
+}
+
+// pending returns the error of a write left pending by err.
+func (j *Journal) pending(ctx context.Context, rec *Record, err error) error {
+	queued := false
+	if j.cfg.offline && ctx.Err() == nil {
+		var se *StatusError
+		queued = isTransport(err) || errors.Is(err, ErrBlocked) || (errors.As(err, &se) && se.Status >= 500)
+	}
+	return &PendingError{ID: rec.ID, Seq: rec.Seq, Queued: queued, Err: err}
+}
+
+// isTransport reports whether err says the server could not be reached
+// (or did not answer): a network error, as http.Client returns it.
+func isTransport(err error) bool {
+	var ue *url.Error
+	var ne net.Error
+	return errors.As(err, &ue) || errors.As(err, &ne)
+}
+
+// sendEarlier sends the pending intents on rec's URL recorded before rec,
+// in order. It returns ErrBlocked (wrapping the cause) if one stays pending.
+func (j *Journal) sendEarlier(ctx context.Context, rec *Record) error {
+	for _, e := range j.earlier(rec) {
+		_, rep := j.send(ctx, e, nil)
+		if rep.State == Pending {
+			return fmt.Errorf("%w: intent %s: %w", ErrBlocked, e.ID, rep.Err)
+		}
+	}
+	return nil
+}
+
+// earlier lists the pending intents on rec's URL with a smaller Seq.
+func (j *Journal) earlier(rec *Record) []*Record {
+	key := j.cfg.order(rec)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []*Record
+	for _, r := range j.index {
+		if j.cfg.order(r) == key && r.Seq < rec.Seq {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Record) int { return cmpSeq(a.Seq, b.Seq) })
+	return out
+}
+
+// send sends one intent: out if given (the caller's own request, at the
+// first send), or a request rebuilt from the record. It records the
+// outcome when it is known. The response is returned, unread, for any
+// answer but an abort; the Report says what became of the intent.
+func (j *Journal) send(ctx context.Context, rec *Record, out *http.Request) (*http.Response, Report) {
+	rep := Report{Intent: *rec, State: Pending}
+	ok, err := j.store.Claim(ctx, rec.ID, j.cfg.owner, j.cfg.lease)
+	if err != nil {
+		rep.Err = err
+		return nil, rep
+	}
+	if !ok {
+		rep.Err = ErrClaimed
+		return nil, rep
+	}
+	if out == nil {
+		if out, err = rebuild(ctx, rec); err != nil {
+			rep.Err = err
+			return nil, rep
+		}
+	}
+	resp, err := j.client.Do(out)
+	if err != nil {
+		a, ok := asAbort(err)
+		if !ok {
+			rep.Err = err // a transport error, an ended context: unknown
+			return nil, rep
+		}
+		rep.Kind, rep.Reason, rep.Base, rep.Ours, rep.Theirs = a.kind, a.reason, a.base, a.ours, a.theirs
+		rep.Err = err
+		o := Outcome{State: Failed, Kind: a.kind, Reason: a.reason, Result: "aborted", Time: time.Now().UTC()}
+		if derr := j.done(rec, o); derr != nil {
+			rep.Err = fmt.Errorf("journal: intent %s failed (%w), and its outcome could not be recorded: %w", rec.ID, err, derr)
+			return nil, rep
+		}
+		rep.State = Failed
+		return nil, rep
+	}
+	rep.Status, rep.Result = resp.StatusCode, resultName(resp)
+	if later(resp.StatusCode) {
+		rep.Err = &StatusError{Status: resp.StatusCode}
+		return resp, rep
+	}
+	o := Outcome{State: Applied, Status: resp.StatusCode, Result: rep.Result, Time: time.Now().UTC()}
+	if resp.StatusCode/100 != 2 {
+		o.State = Rejected
+		o.Reason = fmt.Sprintf("the server answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+		rep.Reason = o.Reason
+	}
+	if derr := j.done(rec, o); derr != nil {
+		drainClose(resp)
+		rep.Err = fmt.Errorf("journal: intent %s was answered %d, but its outcome could not be recorded: %w", rec.ID, resp.StatusCode, derr)
+		return nil, rep
+	}
+	rep.State = o.State
+	j.reads.watch(rec.URL, resp)
+	return resp, rep
+}
+
+// done records an outcome and forgets the intent.
+func (j *Journal) done(rec *Record, o Outcome) error {
+	// The outcome is known: record it even if the caller's context ended
+	// the moment the answer came.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := j.store.Done(ctx, rec.ID, o); err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	j.mu.Lock()
+	delete(j.index, rec.ID)
+	j.mu.Unlock()
+	return nil
+}
+
+// later reports whether a status says "try again later" rather than
+// giving the write's outcome.
+func later(status int) bool {
+	switch status {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// Discard marks a pending intent as Failed without sending it, with
+// reason, so that Replay no longer sends it (and later writes to its URL
+// are no longer blocked by it).
+func (j *Journal) Discard(ctx context.Context, id, reason string) error {
+	if err := j.store.Done(ctx, id, Outcome{State: Failed, Result: "discarded", Reason: reason, Time: time.Now().UTC()}); err != nil {
+		return err
+	}
+	j.mu.Lock()
+	delete(j.index, id)
+	j.mu.Unlock()
+	return nil
+}
+
+// Replay sends every pending intent again, with its own idempotency key and
+// base, through the client's normal recoveries: a stale write is merged
+// against its recorded base, a create that went through is adopted or
+// answered from the server's idempotency record, a key still in flight is
+// waited out. Writes to one URL are sent one after another in the order
+// they were made; a write whose predecessor stays pending is not sent
+// (ErrBlocked). Different URLs are sent to concurrently
+// ([WithReplayConcurrency]).
+//
+// Replay returns one Report per pending intent, in Seq order, whatever
+// became of it. Its error is for the store only: a failure to list the
+// pending intents.
+func (j *Journal) Replay(ctx context.Context) ([]Report, error) {
+	if j.isClosed() {
+		return nil, ErrClosed
+	}
+	recs, err := j.store.Pending(ctx)
+	if err != nil {
+		return nil, err
+	}
+	reports := make([]Report, len(recs))
+	var groups [][]int // indexes into recs, by URL, in order of first intent
+	byURL := map[string]int{}
+	j.mu.Lock()
+	for i := range recs {
+		if _, ok := j.index[recs[i].ID]; !ok {
+			j.index[recs[i].ID] = &recs[i]
+		}
+		key := j.cfg.order(&recs[i])
+		g, ok := byURL[key]
+		if !ok {
+			g = len(groups)
+			byURL[key] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], i)
+	}
+	j.mu.Unlock()
+
+	work := make(chan []int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(j.cfg.workers, len(groups)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for g := range work {
+				j.replayURL(ctx, recs, g, reports)
+			}
+		}()
+	}
+	for _, g := range groups {
+		work <- g
+	}
+	close(work)
+	wg.Wait()
+	return reports, nil
+}
+
+// replayURL replays the intents on one URL, in order.
+func (j *Journal) replayURL(ctx context.Context, recs []Record, g []int, reports []Report) {
+	var blocked error
+	var unlock func()
+	defer func() {
+		if unlock != nil {
+			unlock()
+		}
+	}()
+	for _, i := range g {
+		rec := &recs[i]
+		if blocked == nil && unlock == nil {
+			var err error
+			if unlock, err = j.lockURL(ctx, j.cfg.order(rec)); err != nil {
+				blocked = err
+			}
+		}
+		if blocked != nil {
+			reports[i] = Report{Intent: *rec, State: Pending, Err: blocked}
+			continue
+		}
+		resp, rep := j.send(ctx, rec, nil)
+		drainClose(resp)
+		reports[i] = rep
+		if rep.State == Pending && !errors.Is(rep.Err, ErrClaimed) {
+			blocked = fmt.Errorf("%w: intent %s: %w", ErrBlocked, rec.ID, rep.Err)
+		}
+	}
+}
+
+// lockURL takes the lock of one URL, which orders the sends to it.
+func (j *Journal) lockURL(ctx context.Context, u string) (func(), error) {
+	j.mu.Lock()
+	l := j.urls[u]
+	if l == nil {
+		l = &urlLock{ch: make(chan struct{}, 1)}
+		j.urls[u] = l
+	}
+	l.refs++
+	j.mu.Unlock()
+	release := func() {
+		j.mu.Lock()
+		l.refs--
+		if l.refs == 0 {
+			delete(j.urls, u)
+		}
+		j.mu.Unlock()
+	}
+	select {
+	case l.ch <- struct{}{}:
+		return func() { <-l.ch; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
+}
+
+func (j *Journal) track(rec *Record) {
+	r := *rec
+	j.mu.Lock()
+	j.index[r.ID] = &r
+	j.mu.Unlock()
+}
+
+func (j *Journal) isClosed() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.closed
+}
+
+// rebuild makes the request of a recorded intent. It carries no
+// credentials: the client's transport adds them.
+func rebuild(ctx context.Context, rec *Record) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(sendContext(ctx, rec.IdempotencyKey, rec.Base), rec.Method, rec.URL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("journal: intent %s: %w", rec.ID, err)
+	}
+	req.Header = rec.Header.Clone()
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
+	setBody(req, rec.Body)
+	return req, nil
+}
+
+// setBody gives req a replayable body of data.
+func setBody(req *http.Request, data []byte) {
+	if data == nil {
+		req.Body, req.GetBody, req.ContentLength = http.NoBody, nil, 0
+		return
+	}
+	req.ContentLength = int64(len(data))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	req.Body, _ = req.GetBody()
+}
+
+// readBody reads and closes req's body, up to limit bytes.
+func readBody(req *http.Request, limit int64) ([]byte, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil, nil
+	}
+	defer req.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("journal: reading the request body: %w", err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	return data, nil
+}
+
+func drainClose(resp *http.Response) {
+	if resp == nil || resp.Body == nil {
+		return
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) //nolint:errcheck
+	resp.Body.Close()
+}
+
+func isWrite(method string) bool {
+	switch method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return false
+	}
+	return true
+}
+
+// headerKey reads a key from an idempotency header value, bare or quoted.
+func headerKey(v string) string {
+	v = strings.TrimSpace(v)
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		return v[1 : len(v)-1]
+	}
+	return v
+}
+
+// newID returns 16 random bytes in hex.
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:]) //nolint:errcheck // crypto/rand.Read never fails (Go 1.24); before, on no supported platform
+	return hex.EncodeToString(b[:])
+}
+
+// newKey returns a random (version 4) UUID.
+func newKey() string {
+	var b [16]byte
+	rand.Read(b[:]) //nolint:errcheck
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}

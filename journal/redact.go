@@ -1,0 +1,83 @@
+package journal
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// credentialWords are the parts of a header or query parameter name that
+// mark it as a credential. A name that contains one (case-insensitively) is
+// never written to a journal.
+var credentialWords = []string{
+	"auth", // Authorization, Proxy-Authorization, X-Auth-...
+	"token",
+	"secret",
+	"key", // X-Api-Key, Api-Key; the idempotency key is kept in its own field
+	"session",
+	"signature",
+	"cookie",
+	"password",
+	"passwd",
+	"credential",
+	"csrf",
+	"xsrf",
+}
+
+// IsCredential reports whether a header (or query parameter) of this name
+// is kept out of journals: Authorization, Proxy-Authorization, Cookie,
+// X-Api-Key, and every name that contains "auth", "token", "secret", "key",
+// "session", "signature", "cookie", "password", "passwd", "credential",
+// "csrf" or "xsrf", in any case.
+func IsCredential(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range credentialWords {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// hopHeaders belong to one connection or are recomputed at every send.
+var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer",
+	"Transfer-Encoding", "Upgrade", "Content-Length", "Host"}
+
+// storedHeader returns the headers of h that may be written to a journal.
+func storedHeader(h http.Header, keyHeader string) http.Header {
+	out := make(http.Header, len(h))
+	for name, vs := range h {
+		if IsCredential(name) || strings.EqualFold(name, keyHeader) {
+			continue
+		}
+		out[http.CanonicalHeaderKey(name)] = append([]string(nil), vs...)
+	}
+	for _, name := range hopHeaders {
+		delete(out, name)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// storedURL returns u as it may be written to a journal: without user
+// information, fragment, or query parameters whose names are credentials.
+func storedURL(u *url.URL) string {
+	r := *u
+	r.User, r.Fragment, r.RawFragment = nil, "", ""
+	if r.RawQuery != "" {
+		q := r.Query()
+		drop := false
+		for name := range q {
+			if IsCredential(name) {
+				q.Del(name)
+				drop = true
+			}
+		}
+		if drop {
+			r.RawQuery = q.Encode()
+		}
+	}
+	return r.String()
+}
