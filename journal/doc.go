@@ -17,7 +17,7 @@
 //
 // # Use
 //
-//	client := conflict.New(conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: conflict.MergeJSON}))
+//	client := conflict.New(conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}))
 //	j, err := journal.Open("/var/lib/app/writes.journal", client, journal.WithOfflineQueue())
 //	if err != nil { ... }
 //	defer j.Close()

@@ -13,6 +13,7 @@ import (
 	"github.com/go-conflict/conflict"
 	"github.com/go-conflict/conflict/conflicttest"
 	"github.com/go-conflict/conflict/journal"
+	"github.com/go-conflict/conflict/jsonmerge"
 )
 
 // A write recorded by a run that died before sending it is sent by the
@@ -26,7 +27,7 @@ func Example() {
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "writes.journal")
-	client := conflict.New(conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: conflict.MergeJSON}))
+	client := conflict.New(conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}))
 	ctx := context.Background()
 
 	// A create through a journal: recorded with its idempotency key before

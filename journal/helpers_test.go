@@ -14,6 +14,7 @@ import (
 	"github.com/go-conflict/conflict"
 	"github.com/go-conflict/conflict/conflicttest"
 	"github.com/go-conflict/conflict/journal"
+	"github.com/go-conflict/conflict/jsonmerge"
 )
 
 // Every use of the root package's options by the tests is here.
@@ -29,9 +30,9 @@ func newClient(tr http.RoundTripper, extra ...conflict.Option) *conflict.Client 
 	}
 	opts := []conflict.Option{
 		conflict.WithHTTPClient(hc),
-		conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: conflict.MergeJSON}),
-		conflict.WithBackoff(time.Millisecond, 5*time.Millisecond),
-		conflict.WithMaxWait(50 * time.Millisecond),
+		conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}),
+		conflict.WithLimits(conflict.Limits{BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond}),
+		conflict.WithLimits(conflict.Limits{MaxWait: 50 * time.Millisecond}),
 	}
 	return conflict.New(append(opts, extra...)...)
 }
@@ -39,7 +40,7 @@ func newClient(tr http.RoundTripper, extra ...conflict.Option) *conflict.Client 
 // offlineClient is a client for a server that goes away: no transport
 // retries, so that a refused connection is an answer at once.
 func offlineClient(tr http.RoundTripper) *conflict.Client {
-	return newClient(tr, conflict.WithTransportRetries(0))
+	return newClient(tr, conflict.WithLimits(conflict.Limits{TransportRetries: -1}))
 }
 
 // abortOf returns the *conflict.Error in err, or nil.
@@ -194,7 +195,7 @@ func nopBody(s string) io.ReadCloser { return io.NopCloser(strings.NewReader(s))
 // response to a merged write that the server applied comes back as stale
 // again, and takes one more attempt.
 func patientClient() *conflict.Client {
-	return newClient(nil, conflict.WithMaxAttempts(12))
+	return newClient(nil, conflict.WithLimits(conflict.Limits{MaxAttempts: 12}))
 }
 
 // drain reads and closes a response body.

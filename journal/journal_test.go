@@ -90,7 +90,7 @@ func TestDoRecordsBeforeSendAndOutcomes(t *testing.T) {
 		t.Fatalf("the key was not on disk when the server saw it: %v", onDisk)
 	}
 	create := spy.appended[0]
-	if create.IdempotencyKey == "" || spy.outcomes[create.ID].State != journal.Applied || spy.outcomes[create.ID].Result != "created" {
+	if create.IdempotencyKey == "" || spy.outcomes[create.ID].State != journal.Applied || spy.outcomes[create.ID].Result != "sent" {
 		t.Fatalf("create recorded as %+v, outcome %+v", create, spy.outcomes[create.ID])
 	}
 

@@ -90,7 +90,7 @@ type Outcome struct {
 	// Status is the HTTP status of the final response; 0 if there was none.
 	Status int `json:"status,omitempty"`
 	// Result says what the client did, as [conflict.ResultOf] names it:
-	// "created", "updated", "merged", "adopted", "server_won"...
+	// "sent", "waited", "merged", "adopted", "server_won"...
 	Result string `json:"result,omitempty"`
 	// Kind is the kind of the conflict the client gave up on, if any.
 	Kind string `json:"kind,omitempty"`

@@ -39,7 +39,7 @@ func callerBase(ctx context.Context) []byte {
 	return b
 }
 
-// resultName names what the client did for resp ("created", "merged",
+// resultName names what the client did for resp ("sent", "merged",
 // "adopted"...), or "" if resp does not come from a client.
 func resultName(resp *http.Response) string {
 	if r := conflict.ResultOf(resp); r != nil {

@@ -30,6 +30,7 @@ import (
 	"github.com/go-conflict/conflict"
 	"github.com/go-conflict/conflict/conflicttest"
 	"github.com/go-conflict/conflict/journal"
+	"github.com/go-conflict/conflict/jsonmerge"
 )
 
 func main() {
@@ -55,8 +56,8 @@ func main() {
 	// connection, so that going offline is noticed at once.
 	newClient := func() *conflict.Client {
 		return conflict.New(
-			conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: conflict.MergeJSON}),
-			conflict.WithTransportRetries(0),
+			conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}),
+			conflict.WithLimits(conflict.Limits{TransportRetries: -1}),
 		)
 	}
 	j, err := journal.Open(path, newClient(), journal.WithOfflineQueue())
