@@ -42,7 +42,6 @@ type docServer struct {
 	log          []*http.Request
 	conflict     func(w http.ResponseWriter) // answers a stale PUT; nil: 412
 	get          func(w http.ResponseWriter, r *http.Request) bool
-	versionField string // "" uses ETags; else a top-level body field
 }
 
 func newDocServer(t *testing.T, doc string) *docServer {
