@@ -27,6 +27,12 @@ func WithBase(ctx context.Context, base []byte) context.Context {
 	return context.WithValue(ctx, baseKey{}, base)
 }
 
+// BaseFrom returns the base [WithBase] put in ctx.
+func BaseFrom(ctx context.Context) ([]byte, bool) {
+	b, ok := ctx.Value(baseKey{}).([]byte)
+	return b, ok && b != nil
+}
+
 // baseFor returns the base of the write st is sending.
 func (st *call) baseFor(ours []byte) ([]byte, bool) {
 	if st.base != nil {

@@ -30,6 +30,13 @@ func WithIdempotencyKey(ctx context.Context, key string) context.Context {
 	return context.WithValue(ctx, keyCtx{}, key)
 }
 
+// IdempotencyKeyFrom returns the key [WithIdempotencyKey] put in ctx, for
+// code that records an intent before the client sends it.
+func IdempotencyKeyFrom(ctx context.Context) (string, bool) {
+	key, ok := ctx.Value(keyCtx{}).(string)
+	return key, ok
+}
+
 // keyNamespace is the UUIDv5 namespace of keys made by KeyFor: the UUIDv5 of
 // "github.com/go-conflict/conflict" in the URL namespace.
 var keyNamespace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("github.com/go-conflict/conflict"))

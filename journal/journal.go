@@ -180,10 +180,8 @@ type baseCtx struct{}
 
 // WithIdempotencyKey returns a context that makes the write it is used with
 // carry key as its idempotency key, recorded with the intent and sent with
-// every send of it. It also sets conflict.WithIdempotencyKey. A key set only
-// with conflict.WithIdempotencyKey cannot be seen by the Journal, which
-// then records (and sends) a key of its own for a create; use this
-// function, or the idempotency header, for writes made through a Journal.
+// every send of it. It is conflict.WithIdempotencyKey, which the Journal
+// reads too; either may be used.
 func WithIdempotencyKey(ctx context.Context, key string) context.Context {
 	return sendContext(context.WithValue(ctx, keyCtx{}, key), key, nil)
 }
@@ -191,9 +189,7 @@ func WithIdempotencyKey(ctx context.Context, key string) context.Context {
 // WithBase returns a context that gives the representation the write it is
 // used with was built on: recorded with the intent, and the base a stale
 // write is merged against, at the first send and at every replay. It also
-// sets conflict.WithBase. A base set only with conflict.WithBase is used by
-// the first send but cannot be recorded; use this function for writes made
-// through a Journal.
+// sets conflict.WithBase, which the Journal reads too; either may be used.
 func WithBase(ctx context.Context, base []byte) context.Context {
 	return sendContext(context.WithValue(ctx, baseCtx{}, base), "", base)
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/go-conflict/conflict"
 	"github.com/go-conflict/conflict/conflicttest"
 	"github.com/go-conflict/conflict/journal"
 )
@@ -464,5 +465,29 @@ func TestOrderKey(t *testing.T) {
 	}
 	if body := readAll(t, resp); !bytes.Contains(body, []byte(`"state":"shipped"`)) {
 		t.Fatalf("order %s", body)
+	}
+}
+
+// TestRootContextValuesRecorded: a key and a base given with the root
+// package's own WithIdempotencyKey and WithBase are recorded with the intent.
+func TestRootContextValuesRecorded(t *testing.T) {
+	api := newAPI(t)
+	spy, _ := newSpy(t)
+	srv := newSwitchable(t, api.Handler())
+	j, err := journal.New(spy, newClient(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	key := conflict.KeyFor("create-order", "o-77")
+	ctx := conflict.WithBase(conflict.WithIdempotencyKey(context.Background(), key), []byte(`{"item":"pen"}`))
+	resp, err := j.Do(request(t, ctx, "POST", srv.URL()+"/orders", `{"item":"book"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, resp)
+	rec := spy.appended[0]
+	if rec.IdempotencyKey != key || string(rec.Base) != `{"item":"pen"}` {
+		t.Errorf("recorded key %q base %s, want %q and the base given", rec.IdempotencyKey, rec.Base, key)
 	}
 }

@@ -23,19 +23,23 @@ func sendContext(ctx context.Context, key string, base []byte) context.Context {
 	return ctx
 }
 
-// callerKey returns the idempotency key the caller gave in ctx with
-// [WithIdempotencyKey]. The root package has no getter for a key given with
-// conflict.WithIdempotencyKey, so such a key is not seen here (see
-// WithIdempotencyKey).
+// callerKey returns the idempotency key the caller gave in ctx, with
+// [WithIdempotencyKey] or conflict.WithIdempotencyKey.
 func callerKey(ctx context.Context) string {
-	k, _ := ctx.Value(keyCtx{}).(string)
+	if k, _ := ctx.Value(keyCtx{}).(string); k != "" {
+		return k
+	}
+	k, _ := conflict.IdempotencyKeyFrom(ctx)
 	return k
 }
 
-// callerBase returns the base the caller gave in ctx with [WithBase]; as
-// for keys, a base given only with conflict.WithBase is not seen here.
+// callerBase returns the base the caller gave in ctx, with [WithBase] or
+// conflict.WithBase.
 func callerBase(ctx context.Context) []byte {
-	b, _ := ctx.Value(baseCtx{}).([]byte)
+	if b, _ := ctx.Value(baseCtx{}).([]byte); b != nil {
+		return b
+	}
+	b, _ := conflict.BaseFrom(ctx)
 	return b
 }
 
