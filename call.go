@@ -127,10 +127,14 @@ func (st *call) run() (*http.Response, error) {
 		if why != nil {
 			return st.abort(resp, cf, why)
 		}
-		drain(resp)
 		if final != nil {
-			return st.done(final), nil
+			// The end is reported before the conflict's response is closed,
+			// so that a tracing transport's span for it still records.
+			final = st.done(final)
+			drain(resp)
+			return final, nil
 		}
+		drain(resp)
 	}
 }
 
