@@ -15,6 +15,7 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // MaxDepth is the deepest nesting of arrays and objects that Parse accepts.
@@ -68,10 +69,11 @@ func (e *SyntaxError) Error() string {
 }
 
 // Parse parses one JSON document. Surrounding whitespace is allowed; anything
-// else after the value is an error. The returned tree refers to data, which
-// the caller must not modify while using it.
+// else after the value is an error. The returned tree refers to data, its
+// member names included (they are not copied), so the caller must not
+// modify data while it uses the tree.
 func Parse(data []byte) (Value, error) {
-	p := parser{data: data, s: string(data), stack: make([]Member, 0, 32)}
+	p := parser{data: data, s: unsafe.String(unsafe.SliceData(data), len(data)), stack: make([]Member, 0, 32)}
 	p.skipWS()
 	if p.pos >= len(p.data) {
 		return Value{}, p.errorf("unexpected end of JSON input")
@@ -89,7 +91,7 @@ func Parse(data []byte) (Value, error) {
 
 type parser struct {
 	data  []byte
-	s     string // data as a string, so unescaped keys can share its memory
+	s     string // data seen as a string (not copied): unescaped keys share its memory
 	pos   int
 	depth int
 	ws    int // number of whitespace runs skipped between tokens
@@ -384,10 +386,9 @@ func (p *parser) take(base int) []Member {
 	}
 	if cap(p.slab)-len(p.slab) < n {
 		// Every member but the first of a container follows a comma, so
-		// this bound (which also counts commas and brackets inside
-		// strings) usually makes one slab enough.
+		// this bound makes one slab enough.
 		if p.slab == nil {
-			p.slab = make([]Member, 0, max(n, bytes.Count(p.data, []byte{','})+bytes.Count(p.data, []byte{'['})+bytes.Count(p.data, []byte{'{'})))
+			p.slab = make([]Member, 0, max(n, countMembers(p.data)))
 		} else {
 			p.slab = make([]Member, 0, max(n, 64))
 		}
@@ -399,6 +400,35 @@ func (p *parser) take(base int) []Member {
 	clear(p.stack[base:]) // drop references for the garbage collector
 	p.stack = p.stack[:base]
 	return kids
+}
+
+// countMembers bounds the number of members and elements in data: the
+// commas and opening brackets outside strings.
+func countMembers(data []byte) int {
+	n := 0
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case ',', '[', '{':
+			n++
+		case '"':
+			// Skip the string: to the next quote not escaped.
+			for i++; i < len(data); i++ {
+				j := bytes.IndexByte(data[i:], '"')
+				if j < 0 {
+					return n
+				}
+				i += j
+				bs := 0
+				for k := i - 1; k >= 0 && data[k] == '\\'; k-- {
+					bs++
+				}
+				if bs%2 == 0 {
+					break
+				}
+			}
+		}
+	}
+	return n
 }
 
 // dedupe removes duplicate keys: the last value wins, at the position of
