@@ -113,7 +113,9 @@
 //	client.go     Client, New, Do, RoundTrip, StandardClient
 //	options.go    Option, Limits and the With... options
 //	rule.go       Rule, its validation, and the pattern matcher
+//	version.go    where a precondition travels: Version, Header, Query, Field
 //	call.go       one call: its loop, the send, classification, abort, done
+//	queue.go      one client's writes to one resource take turns
 //	body.go       replayable request bodies
 //	refresh.go    stale version: refresh and merge (etag.go: entity tags)
 //	adopt.go      duplicate: find and adopt the existing resource
