@@ -35,13 +35,13 @@ import (
 // conflictBody (or a bare 412). Every request is logged.
 type docServer struct {
 	*httptest.Server
-	mu           sync.Mutex
-	doc          map[string]any
-	version      int
-	puts         [][]byte
-	log          []*http.Request
-	conflict     func(w http.ResponseWriter) // answers a stale PUT; nil: 412
-	get          func(w http.ResponseWriter, r *http.Request) bool
+	mu       sync.Mutex
+	doc      map[string]any
+	version  int
+	puts     [][]byte
+	log      []*http.Request
+	conflict func(w http.ResponseWriter) // answers a stale PUT; nil: 412
+	get      func(w http.ResponseWriter, r *http.Request) bool
 }
 
 func newDocServer(t *testing.T, doc string) *docServer {
