@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-conflict/conflict/internal/jsonv"
 )
 
 // fuzzSeeds are conflict replies in every catalogued dialect.
@@ -121,11 +124,16 @@ func FuzzPhrases(f *testing.F) {
 			t.Fatalf("asciiLower changed length")
 		}
 		_ = kindOfReason(s, nil)
-		// jsonString's fast path agrees with encoding/json.
+		_ = idInText(s)
+		_ = fieldName(&jsonv.Value{Kind: jsonv.String, Raw: []byte(strconv.Quote(s))})
+		// jsonString on the parsed tree agrees with encoding/json.
 		raw := []byte(s)
 		var want string
-		if json.Unmarshal(raw, &want) == nil && len(raw) > 0 && raw[0] == '"' && jsonString(raw) != want {
-			t.Fatalf("jsonString(%q) = %q, want %q", raw, jsonString(raw), want)
+		if json.Unmarshal(raw, &want) == nil && len(raw) > 0 && raw[0] == '"' {
+			v, err := jsonv.Parse(raw)
+			if err != nil || jsonString(&v) != want {
+				t.Fatalf("jsonString(%q) = %q, %v; want %q", raw, jsonString(&v), err, want)
+			}
 		}
 	})
 }
