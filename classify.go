@@ -315,6 +315,9 @@ func decide(in *input, cf *Conflict, ev *evidence, mapped bool) (strong bool) {
 			return phraseVerdict([]byte(asciiLower(cf.Message))).strength >= verdictPattern
 		}
 		cf.Evidence = EvidenceReason
+		if squash(cf.Reason) == "conflict" {
+			cf.Evidence = EvidenceRequest // CouchDB's "conflict": see ambiguous
+		}
 		return true
 	case in.final:
 		return false

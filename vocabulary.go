@@ -225,10 +225,10 @@ func kindOfCode(s []byte, req *http.Request) verdict {
 		return verdict{}
 	}
 	if k, ok := reasonKinds[string(s)]; ok {
-		return verdict{kind: k, strength: verdictExact, inProgress: k == Locked && bytes.HasSuffix(s, []byte("inprogress")) && !bytes.HasPrefix(s, []byte("another"))}
+		return verdict{kind: k, strength: verdictExact, inProgress: k == Locked && containsString(s, "inprogress") && !containsString(s, "another")}
 	}
 	for _, suf := range codeSuffixes {
-		if len(s) > len(suf) && bytes.HasSuffix(s, []byte(suf)) {
+		if len(s) > len(suf) && string(s[len(s)-len(suf):]) == suf {
 			s = s[:len(s)-len(suf)]
 			if k, ok := reasonKinds[string(s)]; ok {
 				return verdict{kind: k, strength: verdictExact}
@@ -236,8 +236,8 @@ func kindOfCode(s []byte, req *http.Request) verdict {
 			break
 		}
 	}
-	has := func(sub string) bool { return bytes.Contains(s, []byte(sub)) }
-	suffix := func(suf string) bool { return bytes.HasSuffix(s, []byte(suf)) }
+	has := func(sub string) bool { return containsString(s, sub) }
+	suffix := func(suf string) bool { return len(s) >= len(suf) && string(s[len(s)-len(suf):]) == suf }
 	inProgress := has("inprogress") || has("beingprocessed") || has("stillprocessing")
 	switch {
 	case has("idempoten"):
@@ -248,7 +248,7 @@ func kindOfCode(s []byte, req *http.Request) verdict {
 			return verdict{kind: IdempotencyMismatch, strength: verdictPattern}
 		}
 		return verdict{idem: true}
-	case has("optimisticlock"), bytes.HasPrefix(s, []byte("stale")),
+	case has("optimisticlock"), string(s[:min(len(s), 5)]) == "stale",
 		(has("version") || has("revision") || has("etag")) && (has("mismatch") || has("conflict") || has("outdated")),
 		suffix("conditionnotmet"), suffix("conditionfailed"), suffix("checkfailed"), suffix("updateconflict"):
 		return verdict{kind: StaleVersion, strength: verdictPattern}
@@ -319,6 +319,7 @@ var phrases = []phrase{
 	{text: "already being used", kind: Duplicate, strong: true},
 	{text: "is already used", kind: Duplicate, strong: true},
 	{text: "already a member", kind: Duplicate, strong: true},
+	{text: "already uploaded", kind: Duplicate, strong: true},
 	{text: "already a list member", kind: Duplicate, strong: true},
 	{text: "duplicate entry", kind: Duplicate, strong: true},
 	{text: "duplicate key", kind: Duplicate, strong: true},
@@ -364,11 +365,39 @@ var phrases = []phrase{
 	{text: " in state ", kind: InvalidTransition},
 }
 
+// containsString is bytes.Contains for a string needle, without copying it.
+func containsString(s []byte, sub string) bool {
+	if len(sub) == 0 {
+		return true
+	}
+	for i := 0; i+len(sub) <= len(s); {
+		j := bytes.IndexByte(s[i:len(s)-len(sub)+1], sub[0])
+		if j < 0 {
+			return false
+		}
+		i += j
+		if string(s[i:i+len(sub)]) == sub {
+			return true
+		}
+		i++
+	}
+	return false
+}
+
+// phraseBytes are the phrases' texts as bytes, for matching without copies.
+var phraseBytes = func() [][]byte {
+	b := make([][]byte, len(phrases))
+	for i := range phrases {
+		b[i] = []byte(phrases[i].text)
+	}
+	return b
+}()
+
 // phraseVerdict recognises a human-readable sentence, given lowercase.
 func phraseVerdict(lower []byte) verdict {
 	for i := range phrases {
 		p := &phrases[i]
-		if bytes.Contains(lower, []byte(p.text)) {
+		if bytes.Contains(lower, phraseBytes[i]) {
 			s := verdictAmbiguous
 			if p.strong {
 				s = verdictPattern

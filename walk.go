@@ -131,13 +131,36 @@ func isEnvelope(key string) bool {
 // errorish reports whether a member name makes what is under it error
 // information, so that a field-keyed map ({"email": ["is taken"]}) is read.
 func errorish(key string) bool {
-	k := asciiLower(key)
-	for _, w := range []string{"error", "invalid", "detail", "violation", "fault", "data", "cause", "issue", "message", "failure", "problem", "reason"} {
-		if strings.Contains(k, w) {
+	var buf [32]byte
+	k := appendSquash(buf[:0], key)
+	for _, w := range errorishWords {
+		if containsString(k, w) {
 			return true
 		}
 	}
 	return false
+}
+
+var errorishWords = []string{"error", "invalid", "detail", "violation", "fault", "data", "cause", "issue", "message", "failure", "problem", "reason"}
+
+// asciiEqualFold is strings.EqualFold for ASCII, without decoding runes.
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // A cand is one candidate code or message found in a reply.
@@ -200,15 +223,21 @@ func (w *walker) object(v *jsonv.Value, depth int, errCtx bool, field string) {
 	// about, and whether this object is an error (Contentful's
 	// "sys":{"type":"Error","id":"VersionMismatch"}).
 	errType := false
+	var rolesBuf [32]role
+	roles := rolesBuf[:0]
 	for i := range v.Kids {
 		m := &v.Kids[i]
-		switch keyRole(m.Key) {
+		r := keyRole(m.Key)
+		if i < len(rolesBuf) {
+			roles = append(roles, r)
+		}
+		switch r {
 		case roleField:
 			if f := fieldName(&m.Value); f != "" {
 				field = f
 			}
 		case roleCode:
-			if m.Value.Kind == jsonv.String && squash(m.Key) == "type" && squash(jsonString(&m.Value)) == "error" {
+			if m.Value.Kind == jsonv.String && asciiEqualFold(m.Key, "type") && asciiEqualFold(string(bytes.Trim(m.Value.Raw, `"`)), "error") {
 				errType = true
 			}
 		}
@@ -218,7 +247,12 @@ func (w *walker) object(v *jsonv.Value, depth int, errCtx bool, field string) {
 			return
 		}
 		m := &v.Kids[i]
-		r := keyRole(m.Key)
+		var r role
+		if i < len(roles) {
+			r = roles[i]
+		} else {
+			r = keyRole(m.Key)
+		}
 		val := &m.Value
 		switch val.Kind {
 		case jsonv.Object, jsonv.Array:
