@@ -252,7 +252,7 @@ func kindOfCode(s []byte, req *http.Request) verdict {
 		(has("version") || has("revision") || has("etag")) && (has("mismatch") || has("conflict") || has("outdated")),
 		suffix("conditionnotmet"), suffix("conditionfailed"), suffix("checkfailed"), suffix("updateconflict"):
 		return verdict{kind: StaleVersion, strength: verdictPattern}
-	case has("duplicate"), has("alreadyexist"), has("alreadyowned"), has("alreadyinuse"), has("alreadytaken"),
+	case has("duplicate"), has("alreadyexist"), has("alreadyowned"), has("alreadyinuse"), has("nameinuse"), has("emailinuse"), has("alreadytaken"),
 		has("alreadyregistered"), has("notunique"), has("uniqueness"), has("uniqueconstraint"), has("uniqueviolation"),
 		suffix("exists") && !has("not"), suffix("taken"), suffix("unique"):
 		return verdict{kind: Duplicate, strength: verdictPattern}
