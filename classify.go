@@ -48,9 +48,18 @@ func Classify(resp *http.Response) (*Conflict, error) {
 // Classify reports whether resp is a conflict, and which.
 //
 // It returns (nil, nil) for a response that is not a conflict: statuses 409,
-// 412, 423 and 428 always are; 400 and 422 are when the body names a
-// duplicate or an idempotency-key mismatch; any 4xx is when its reason is in
+// 412, 423 and 428 always are; 400 and 422 are when the reply marks, by a
+// machine-readable code or a strong phrase, a duplicate, a reused or busy
+// idempotency key, a stale version, a dependency or a lock (ordinary
+// validation errors are not conflicts); any 4xx is when its reason is in
 // c.Reasons.
+//
+// The known servers' dialects are read first; any other JSON body is read
+// whole (bounded in depth and members) for every reason code and message
+// it holds, wherever they sit, and codes are preferred to phrases. The
+// request that received the reply counts too: its preconditions (If-Match,
+// a version header or query parameter, If-None-Match: *) and its
+// idempotency key. [Conflict.Evidence] says what decided.
 //
 // Classify reads at most c.MaxBodyBytes of the body and then replaces
 // resp.Body so that the caller reads the whole body, from its first byte,

@@ -12,8 +12,9 @@ import (
 
 // A dialect recognises one server family's way of spelling a conflict. match
 // reports whether the body is in the dialect and, if so, fills in what it
-// says. It sets Kind only where the dialect itself decides it; otherwise the
-// common vocabulary decides from Reason.
+// says. It sets Kind only where the dialect itself decides it; otherwise
+// the reply's codes and messages decide (see decide in classify.go), the
+// dialect's Reason and Message first among them.
 type dialect struct {
 	name  string
 	match func(in *input, cf *Conflict) bool

@@ -384,28 +384,47 @@ func containsString(s []byte, sub string) bool {
 	return false
 }
 
-// phraseBytes are the phrases' texts as bytes, for matching without copies.
-var phraseBytes = func() [][]byte {
-	b := make([][]byte, len(phrases))
-	for i := range phrases {
-		b[i] = []byte(phrases[i].text)
-	}
-	return b
-}()
+// phraseBytes are the phrases' texts as bytes, and phrasesByFirst the
+// indexes of the phrases by their first byte, so that a message is scanned
+// once rather than once per phrase.
+var (
+	phraseBytes    [][]byte
+	phrasesByFirst [256][]int
+)
 
-// phraseVerdict recognises a human-readable sentence, given lowercase.
-func phraseVerdict(lower []byte) verdict {
+func init() {
+	phraseBytes = make([][]byte, len(phrases))
 	for i := range phrases {
-		p := &phrases[i]
-		if bytes.Contains(lower, phraseBytes[i]) {
-			s := verdictAmbiguous
-			if p.strong {
-				s = verdictPattern
+		phraseBytes[i] = []byte(phrases[i].text)
+		c := phrases[i].text[0]
+		phrasesByFirst[c] = append(phrasesByFirst[c], i)
+	}
+}
+
+// phraseVerdict recognises a human-readable sentence, given lowercase: the
+// earliest phrase of the list that it contains decides.
+func phraseVerdict(lower []byte) verdict {
+	best := len(phrases)
+	for i := range lower {
+		for _, pi := range phrasesByFirst[lower[i]] {
+			if pi >= best {
+				break // indexes ascend
 			}
-			return verdict{kind: p.kind, strength: s, inProgress: p.inProgress}
+			if bytes.HasPrefix(lower[i:], phraseBytes[pi]) {
+				best = pi
+				break
+			}
 		}
 	}
-	return verdict{}
+	if best == len(phrases) {
+		return verdict{}
+	}
+	p := &phrases[best]
+	s := verdictAmbiguous
+	if p.strong {
+		s = verdictPattern
+	}
+	return verdict{kind: p.kind, strength: s, inProgress: p.inProgress}
 }
 
 // kindOfPhrase recognises a human-readable sentence.
