@@ -374,7 +374,7 @@ func firstReason(ev *evidence, code *cand) string {
 	var buf [maxCodeLen]byte
 	for i := range ev.codes {
 		c := &ev.codes[i]
-		if k := codeKey(buf[:0], c.text); len(k) > 0 && !genericCodes[string(k)] {
+		if k := codeKey(buf[:0], c.text); len(k) > 0 && !c.fromMsg && !genericCodes[string(k)] {
 			return c.text
 		}
 	}

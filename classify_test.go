@@ -815,7 +815,7 @@ func TestClassifyRequestContext(t *testing.T) {
 		{name: "conflict code, version sent in a vendor header", method: "POST", reqHdr: map[string]string{"X-Resource-Version": "7"},
 			reply: jsonReply(409, `{"code":"conflict"}`),
 			kind:  StaleVersion, check: func(t *testing.T, c *Conflict) { eq(t, "Evidence", c.Evidence, EvidenceRequest) }},
-		{name: "conflict code, API version header is not a precondition", method: "POST", reqHdr: map[string]string{"Stripe-Version": "2024-06-20", "X-Api-Version": "3"},
+		{name: "conflict code, API version header is not a precondition", method: "POST", reqHdr: map[string]string{"Stripe-Version": "2024-06-20", "X-Api-Version": "3", "X-Client-Version": "1.2.3", "X-Stainless-Runtime-Version": "go1.23"},
 			reply: jsonReply(409, `{"code":"conflict"}`),
 			kind:  Duplicate},
 		{name: "conflict code, version in the query", method: "POST",

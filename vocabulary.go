@@ -47,26 +47,38 @@ func sentVersion(req *http.Request) bool {
 		return true
 	}
 	for name, vals := range h {
-		if len(vals) == 0 || vals[0] == "" {
-			continue
-		}
-		n := asciiLower(name)
-		if strings.Contains(n, "api") || strings.HasPrefix(n, "accept") || strings.HasPrefix(n, "content") {
-			continue
-		}
-		if (strings.Contains(n, "version") || strings.Contains(n, "revision") || strings.Contains(n, "generation")) && !isDateLike(vals[0]) {
+		if len(vals) > 0 && vals[0] != "" && !isDateLike(vals[0]) && isVersionHeader(name) {
 			return true
 		}
 	}
 	if req.URL != nil && req.URL.RawQuery != "" {
 		q := req.URL.Query()
 		for _, k := range versionQuery {
-			if q.Get(k) != "" {
+			if v := q.Get(k); v != "" && !isDateLike(v) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// isVersionHeader reports whether a request header names the version of
+// the resource written (X-Contentful-Version, X-Resource-Revision,
+// X-Goog-If-Generation-Match) rather than of the API, the client or the
+// protocol (X-Api-Version, X-Client-Version, X-Stainless-Runtime-Version).
+func isVersionHeader(name string) bool {
+	n := asciiLower(name)
+	if !strings.Contains(n, "version") && !strings.Contains(n, "revision") && !strings.Contains(n, "generation") {
+		return false
+	}
+	for _, tok := range strings.FieldsFunc(n, func(r rune) bool { return r == '-' || r == '_' }) {
+		switch tok {
+		case "api", "client", "sdk", "package", "lang", "runtime", "agent", "library", "platform",
+			"app", "protocol", "mime", "schema", "os", "ua", "browser", "device", "accept", "content":
+			return false
+		}
+	}
+	return true
 }
 
 // isDateLike reports whether s starts like 2024-06-20, the form API version

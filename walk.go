@@ -171,6 +171,10 @@ type cand struct {
 	depth int     // nesting depth; 0 for headers and dialect priors
 	rank  int8    // for messages: how message-like its key is, lower is better
 	short bool    // a short message read as a code ("Member Exists")
+	// fromMsg marks a code read from a message key ("message":
+	// "EMAIL_EXISTS"): it may decide, but is not reported as the reason
+	// unless it does.
+	fromMsg bool
 }
 
 // evidence is what the walk found.
@@ -364,7 +368,9 @@ func (w *walker) scalar(key string, r role, val *jsonv.Value, depth int, errCtx 
 		}
 		if strings.IndexFunc(s, isSpace) < 0 {
 			if r != roleStatus || !isNumeric(s) {
-				w.addCode(s, depth, field) // "EMAIL_EXISTS", "validation.unique"
+				if c := w.addCode(s, depth, field); c != nil && r == roleMsg {
+					c.fromMsg = true // "EMAIL_EXISTS", "validation.unique"
+				}
 			}
 			if r == roleMsg {
 				w.message(s, depth, field, msgRank(key))
@@ -438,15 +444,18 @@ func (w *walker) isEcho(s string) bool {
 	return string(sq) == w.echo || string(sq) == strconv.Itoa(w.status)
 }
 
-func (w *walker) addCode(s string, depth int, field string) {
+// addCode records a candidate code and what it says; it returns the
+// candidate, or nil when none was recorded.
+func (w *walker) addCode(s string, depth int, field string) *cand {
 	if s == "" || len(w.ev.codes) >= walkMaxCands {
-		return
+		return nil
 	}
 	v := kindOfCode(codeKey(w.code[:0], s), w.req)
 	if v.idem {
 		w.ev.idem = true
 	}
 	w.ev.codes = append(w.ev.codes, cand{text: s, v: v, field: field, depth: depth})
+	return &w.ev.codes[len(w.ev.codes)-1]
 }
 
 // message records a human-readable message and what its phrases say.
