@@ -3,13 +3,13 @@ package conflict
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/go-conflict/conflict/internal/jsonv"
 	"github.com/go-conflict/conflict/internal/retry"
 )
 
@@ -48,9 +48,18 @@ func Classify(resp *http.Response) (*Conflict, error) {
 // Classify reports whether resp is a conflict, and which.
 //
 // It returns (nil, nil) for a response that is not a conflict: statuses 409,
-// 412, 423 and 428 always are; 400 and 422 are when the body names a
-// duplicate or an idempotency-key mismatch; any 4xx is when its reason is in
+// 412, 423 and 428 always are; 400 and 422 are when the reply marks, by a
+// machine-readable code or a strong phrase, a duplicate, a reused or busy
+// idempotency key, a stale version, a dependency or a lock (ordinary
+// validation errors are not conflicts); any 4xx is when its reason is in
 // c.Reasons.
+//
+// The known servers' dialects are read first; any other JSON body is read
+// whole (bounded in depth and members) for every reason code and message
+// it holds, wherever they sit, and codes are preferred to phrases. The
+// request that received the reply counts too: its preconditions (If-Match,
+// a version header or query parameter, If-None-Match: *) and its
+// idempotency key. [Conflict.Evidence] says what decided.
 //
 // Classify reads at most c.MaxBodyBytes of the body and then replaces
 // resp.Body so that the caller reads the whole body, from its first byte,
@@ -133,8 +142,9 @@ type input struct {
 	status int
 	header http.Header
 	req    *http.Request
-	body   []byte // decoded (gunzipped) prefix
-	obj    map[string]json.RawMessage
+	body   []byte       // decoded (gunzipped) prefix
+	root   *jsonv.Value // the body parsed as JSON, or nil
+	obj    *jsonv.Value // root when it is an object, else nil
 	xml    *xmlError
 	// final is set by a dialect whose Kind must not be second-guessed from
 	// its reason code.
@@ -151,8 +161,13 @@ func newInput(resp *http.Response, body []byte) *input {
 	}
 	b := bytes.TrimSpace(in.body)
 	switch {
-	case len(b) > 0 && b[0] == '{':
-		_ = json.Unmarshal(b, &in.obj) // a malformed body leaves obj nil
+	case len(b) > 0 && (b[0] == '{' || b[0] == '['):
+		if v, err := jsonv.Parse(b); err == nil { // a malformed body leaves root nil
+			in.root = &v
+			if v.Kind == jsonv.Object {
+				in.obj = in.root
+			}
+		}
 	case len(b) > 0 && b[0] == '<':
 		in.xml = parseXMLError(b)
 	}
@@ -170,6 +185,12 @@ func gunzipPrefix(b []byte) []byte {
 	return out
 }
 
+// conflictOf classifies in. The dialects of known servers are tried first
+// and decide where they can; then every code and message in the reply
+// (found by the walk, walk.go) is weighed: a machine-readable code beats a
+// strong phrase, which beats the generic code "conflict" decided by the
+// request, which beats a weak phrase. The status code and the request's
+// own preconditions settle the rest.
 func (c *Classifier) conflictOf(in *input, forced bool) *Conflict {
 	cf := &Conflict{Status: in.status}
 	if len(in.body) > 0 {
@@ -185,48 +206,262 @@ func (c *Classifier) conflictOf(in *input, forced bool) *Conflict {
 	if cf.Dialect == "" {
 		matchHeaderCode(in, cf)
 	}
-	if c != nil && len(c.Reasons) > 0 && c.applyReasons(in, cf) {
-		cf.Dialect = "reasons"
+	ev := gather(in, cf)
+	mapped := c != nil && len(c.Reasons) > 0 && c.applyReasons(in, cf, ev)
+	strong := decide(in, cf, ev, mapped)
+	fillFromEvidence(in, cf, ev)
+	if byStatus(in, cf) {
+		strong = true
 	}
-	if cf.Kind == Unknown && cf.Reason != "" && !in.final {
-		cf.Kind = kindOfReason(cf.Reason, in.req)
-	}
-	if cf.Kind == Unknown && cf.Message != "" {
-		if k := kindOfPhrase(cf.Message); k != Unknown {
-			cf.Kind, cf.Heuristic = k, true
-		}
-	}
-	byStatus(in, cf)
 	if cf.Kind == StaleVersion && isConditionalCreate(in.req) {
 		// A create conditioned on absence cannot be stale: the resource
 		// exists (S3's 412 PreconditionFailed, Azure's 409).
-		cf.Kind = Duplicate
+		cf.Kind, cf.Heuristic, cf.Evidence = Duplicate, false, EvidenceRequest
 	}
 	if cf.Kind == StaleVersion && cf.CurrentVersion == "" {
 		// Confluence: "... Current version is: 7".
 		cf.CurrentVersion = versionInText(cf.Message)
 	}
+	if cf.Kind == Duplicate && cf.ExistingID == "" {
+		cf.ExistingID = existingIDInText(cf, ev)
+	}
 	if cf.RequestID == "" {
 		cf.RequestID = requestIDHeader(in.header)
 	}
-	if !forced && !isConflict(in.status, cf, cf.Dialect == "reasons") {
+	if !forced && !isConflict(in.status, cf, mapped, strong) {
 		return nil
 	}
 	if cf.Kind == Duplicate && cf.ExistingLocation == "" {
 		cf.ExistingLocation = in.header.Get("Location")
 	}
+	if mapped {
+		cf.Dialect = "reasons"
+	}
 	if cf.Dialect == "" {
-		cf.Dialect = "status"
+		switch {
+		case in.root != nil:
+			cf.Dialect = "json"
+		case len(ev.msgs) > 0 && cf.Evidence == EvidencePhrase:
+			cf.Dialect = "text"
+		default:
+			cf.Dialect = "status"
+		}
+	}
+	if cf.Kind == Unknown {
+		cf.Evidence, cf.Heuristic = "", false
 	}
 	return cf
 }
 
+// gather collects the evidence: the dialect's reason and message first (as
+// priors), a reason in a header, then everything the walk finds in a JSON
+// body, or the phrases of any other body.
+func gather(in *input, cf *Conflict) *evidence {
+	ev := &evidence{}
+	w := newWalker(ev, in.status, in.req)
+	if cf.Reason != "" {
+		w.addCode(cf.Reason, 0, cf.Field)
+	}
+	if code := awsErrorType(in.header); code != "" && code != cf.Reason {
+		w.addCode(code, 0, "")
+	}
+	if cf.Message != "" {
+		w.message(cf.Message, 0, cf.Field, 0)
+	}
+	switch {
+	case in.root != nil:
+		w.walk(in.root)
+	case in.xml != nil:
+		x := in.xml
+		for _, code := range []string{x.Code, x.Type, x.Exception} {
+			if code != "" && code != cf.Reason {
+				if i := strings.LastIndexByte(code, '\\'); i >= 0 {
+					code = code[i+1:] // Sabre\DAV\Exception\Conflict
+				}
+				w.addCode(code, 1, "")
+			}
+		}
+		for _, msg := range []string{x.Title, x.Detail, x.DAVMessage} {
+			if msg != "" {
+				w.message(msg, 1, "", 1)
+			}
+		}
+	case len(bytes.TrimSpace(in.body)) > 0:
+		w.scanText(in.body)
+	}
+	return ev
+}
+
+// decide sets the kind from the evidence, unless a dialect or the caller's
+// mapping already did, and reports whether the evidence is strong enough to
+// make a 400 or 422 a conflict: a machine-readable code or a strong phrase.
+func decide(in *input, cf *Conflict, ev *evidence, mapped bool) (strong bool) {
+	idem := ev.idem || sentIdempotencyKey(in.req)
+	var code, msg *cand
+	for i := range ev.codes {
+		if c := &ev.codes[i]; c.v.strength > 0 && (code == nil || c.v.strength > code.v.strength) {
+			code = c
+		}
+	}
+	for i := range ev.msgs {
+		if c := &ev.msgs[i]; c.v.strength > 0 && (msg == nil || c.v.strength > msg.v.strength) {
+			msg = c
+		}
+	}
+	if cf.Reason == "" {
+		cf.Reason = firstReason(ev, code)
+	}
+	if cf.Message == "" {
+		cf.Message = bestMessage(ev, in)
+	}
+	switch {
+	case mapped:
+		cf.Evidence = EvidenceReason
+		return true
+	case cf.Kind != Unknown: // a dialect decided
+		if cf.Heuristic {
+			cf.Evidence = EvidencePhrase
+			return phraseVerdict([]byte(asciiLower(cf.Message))).strength >= verdictPattern
+		}
+		cf.Evidence = EvidenceReason
+		if squash(cf.Reason) == "conflict" {
+			cf.Evidence = EvidenceRequest // CouchDB's "conflict": see ambiguous
+		}
+		return true
+	case in.final:
+		return false
+	}
+	var by *cand
+	switch {
+	case code != nil && code.v.strength >= verdictPattern:
+		by, cf.Evidence = code, EvidenceReason
+	case msg != nil && msg.v.strength >= verdictPattern:
+		by, cf.Evidence = msg, EvidencePhrase
+	case code != nil:
+		by, cf.Evidence = code, EvidenceRequest
+	case msg != nil:
+		by, cf.Evidence = msg, EvidencePhrase
+	default:
+		return false
+	}
+	v := by.v
+	v.idem = v.idem || idem
+	cf.Kind = resolve(v, in.req)
+	if cf.Kind == Unknown {
+		cf.Evidence = ""
+		return false
+	}
+	if by == code {
+		cf.Reason = code.text
+	} else {
+		cf.Heuristic = true
+		if !by.short && (cf.Message == "" || kindOfPhrase(cf.Message) != cf.Kind) {
+			cf.Message = messageText(by.text, in)
+		}
+	}
+	if cf.Field == "" {
+		cf.Field = by.field
+	}
+	return by.v.strength >= verdictPattern
+}
+
+// firstReason is the reason to report: the deciding code, or else the
+// first code that is more than "an error".
+func firstReason(ev *evidence, code *cand) string {
+	if code != nil && code.v.strength >= verdictPattern {
+		return code.text
+	}
+	var buf [maxCodeLen]byte
+	for i := range ev.codes {
+		c := &ev.codes[i]
+		if k := codeKey(buf[:0], c.text); len(k) > 0 && !c.fromMsg && !genericCodes[string(k)] {
+			return c.text
+		}
+	}
+	return ""
+}
+
+// bestMessage is the message to report when no dialect said: the most
+// message-like key, shallowest first.
+func bestMessage(ev *evidence, in *input) string {
+	var best *cand
+	for i := range ev.msgs {
+		c := &ev.msgs[i]
+		if best == nil || c.rank < best.rank || c.rank == best.rank && c.depth < best.depth {
+			best = c
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return messageText(best.text, in)
+}
+
+// messageText is a message as reported: a JSON message as sent; the start
+// of a plain-text body, trimmed; nothing of an HTML page.
+func messageText(s string, in *input) string {
+	if in.root != nil || in.xml != nil {
+		return s
+	}
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "<") {
+		return ""
+	}
+	if i := strings.IndexByte(t, '\n'); i >= 0 {
+		t = strings.TrimSpace(t[:i])
+	}
+	if len(t) > 512 {
+		t = t[:512]
+	}
+	return t
+}
+
+// fillFromEvidence copies the detail fields the walk found into the fields
+// no dialect filled.
+func fillFromEvidence(in *input, cf *Conflict, ev *evidence) {
+	set := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
+		}
+	}
+	set(&cf.Field, ev.field)
+	set(&cf.CurrentVersion, ev.currentVersion)
+	set(&cf.CurrentState, ev.currentState)
+	set(&cf.RequestID, ev.requestID)
+	if cf.Kind == Duplicate {
+		set(&cf.ExistingID, ev.existingID)
+		set(&cf.ExistingLocation, ev.existingLoc)
+	}
+	if cf.AllowedTransitions == nil && ev.allowedSet {
+		cf.AllowedTransitions = ev.allowed // not nil: [] means no transition is allowed
+	}
+	if cf.Current == nil && ev.current != nil {
+		cf.Current = bytes.Clone(ev.current.Raw)
+	}
+}
+
+// existingIDInText finds an existing resource's id quoted in the messages.
+func existingIDInText(cf *Conflict, ev *evidence) string {
+	if id := idInText(cf.Message); id != "" {
+		return id
+	}
+	for i := range ev.msgs {
+		if id := idInText(ev.msgs[i].text); id != "" {
+			return id
+		}
+	}
+	return ""
+}
+
 // applyReasons looks every reason the response carries up in the caller's
 // mapping and reports whether one matched.
-func (c *Classifier) applyReasons(in *input, cf *Conflict) bool {
+func (c *Classifier) applyReasons(in *input, cf *Conflict, ev *evidence) bool {
 	candidates := []string{cf.Reason, in.header.Get("x-ms-error-code")}
 	if cf.Problem != nil {
 		candidates = append(candidates, cf.Problem.Type, lastSegment(cf.Problem.Type))
+	}
+	for i := range ev.codes {
+		candidates = append(candidates, ev.codes[i].text, lastSegment(ev.codes[i].text))
 	}
 	for _, cand := range candidates {
 		if cand == "" {
@@ -235,9 +470,7 @@ func (c *Classifier) applyReasons(in *input, cf *Conflict) bool {
 		for reason, kind := range c.Reasons {
 			if strings.EqualFold(reason, cand) {
 				cf.Kind, cf.Heuristic = kind, false
-				if cf.Reason == "" {
-					cf.Reason = cand
-				}
+				cf.Reason = cand
 				return true
 			}
 		}
@@ -245,45 +478,79 @@ func (c *Classifier) applyReasons(in *input, cf *Conflict) bool {
 	return false
 }
 
-// byStatus settles what the status code alone decides, and fills the kind
-// from the status when the body said nothing usable.
-func byStatus(in *input, cf *Conflict) {
+// byStatus settles what the status code and the request decide, and fills
+// the kind from the status when the body said nothing usable. It reports
+// whether it decided the kind.
+func byStatus(in *input, cf *Conflict) bool {
 	switch in.status {
 	case http.StatusPreconditionRequired:
-		cf.Kind, cf.Heuristic = PreconditionRequired, false
+		cf.Kind, cf.Heuristic, cf.Evidence = PreconditionRequired, false, EvidenceStatus
+		return true
 	case http.StatusLocked:
 		if cf.Kind == Unknown {
-			cf.Kind = Locked
+			cf.Kind, cf.Evidence = Locked, EvidenceStatus
+			return true
 		}
 	case http.StatusPreconditionFailed:
-		// A failed precondition is a stale version (or, for a conditional
-		// create, a duplicate: see below).
-		if cf.Kind == Unknown || cf.Heuristic {
-			cf.Kind, cf.Heuristic = StaleVersion, false
+		switch {
+		case isConditionalCreate(in.req):
+			// A create conditioned on absence (If-None-Match: *) failed:
+			// the resource exists.
+			cf.Kind, cf.Heuristic, cf.Evidence = Duplicate, false, EvidenceRequest
+			return true
+		case cf.Kind == Duplicate && !sentVersion(in.req):
+			// A create guarded by "must not exist" other than If-None-Match
+			// (etcd's ?prevExist=false): the body says it exists.
+		case cf.Kind == Unknown && cf.Reason != "" && !sentPrecondition(in.req):
+			// A 412 to a request that set no precondition is not a failed
+			// version check; the server's reason is one we do not know.
+		case cf.Kind == Unknown || cf.Heuristic:
+			cf.Kind, cf.Heuristic, cf.Evidence = StaleVersion, false, EvidenceStatus
+			return true
 		}
 	case http.StatusConflict:
 		if cf.Kind == Unknown && in.req != nil && isWebDAVCollectionMethod(in.req.Method) {
 			// RFC 4918 §9.3.1, §9.8.5, §9.9.4: 409 when a parent collection
 			// is missing.
-			cf.Kind = Dependency
+			cf.Kind, cf.Evidence = Dependency, EvidenceStatus
 		}
 	}
+	return false
 }
 
 func isConditionalCreate(req *http.Request) bool {
 	return req != nil && req.Header.Get("If-None-Match") == "*" && req.Header.Get("If-Match") == ""
 }
 
+// sentPrecondition reports whether the request was conditional in any way.
+func sentPrecondition(req *http.Request) bool {
+	if req == nil {
+		return false
+	}
+	return sentVersion(req) || req.Header.Get("If-None-Match") != ""
+}
+
 func isWebDAVCollectionMethod(m string) bool {
 	return m == "MKCOL" || m == "COPY" || m == "MOVE"
 }
 
-func isConflict(status int, cf *Conflict, mapped bool) bool {
+// isConflict reports whether the reply is a conflict: 409, 412, 423 and 428
+// always are; a 400 or 422 is when strong evidence (a code or a strong
+// phrase) names a duplicate, a reused or busy idempotency key, a stale
+// version, a dependency or a lock; any 4xx is when the caller's mapping
+// named its reason.
+func isConflict(status int, cf *Conflict, mapped, strong bool) bool {
 	switch status {
 	case http.StatusConflict, http.StatusPreconditionFailed, http.StatusLocked, http.StatusPreconditionRequired:
 		return true
 	case http.StatusBadRequest, http.StatusUnprocessableEntity:
-		return mapped || cf.Kind == Duplicate || cf.Kind == IdempotencyMismatch
+		if mapped {
+			return true
+		}
+		switch cf.Kind {
+		case Duplicate, IdempotencyMismatch, IdempotencyInUse, StaleVersion, Dependency, Locked:
+			return strong
+		}
 	}
 	return mapped
 }

@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-conflict/conflict/internal/jsonv"
 )
 
 // fuzzSeeds are conflict replies in every catalogued dialect.
@@ -33,6 +36,17 @@ var fuzzSeeds = []string{
 	"HTTP/1.1 409 Conflict\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"err\r\n0\r\n\r\n",
 	"HTTP/1.1 428 Precondition Required\r\nContent-Length: 0\r\n\r\n",
 	"HTTP/1.1 423 Locked\r\nRetry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n\r\n",
+	// Shapes only the walk reads (issue 12).
+	"HTTP/1.1 400 Bad Request\r\n\r\n[{\"message\":\"duplicate value found: X duplicates value on record with id: 0035\",\"errorCode\":\"DUPLICATE_VALUE\",\"fields\":[]}]",
+	"HTTP/1.1 400 Bad Request\r\n\r\n{\"errors\":[{\"message\":\"has to be unique\",\"extensions\":{\"code\":\"RECORD_NOT_UNIQUE\",\"field\":\"email\"}}]}",
+	"HTTP/1.1 422 Unprocessable Entity\r\n\r\n{\"error\":\"RecordInvalid\",\"details\":{\"email\":[{\"description\":\"is already being used\",\"error\":\"DuplicateValue\"}]}}",
+	"HTTP/1.1 409 Conflict\r\n\r\n{\"error_summary\":\"path/conflict/file/..\",\"error\":{\".tag\":\"path\",\"path\":{\".tag\":\"conflict\"}}}",
+	"HTTP/1.1 409 Conflict\r\n\r\n{\"sys\":{\"type\":\"Error\",\"id\":\"VersionMismatch\"},\"existingResourceId\":\"r1\",\"allowed_transitions\":[],\"_rev\":\"1-a\"}",
+	"HTTP/1.1 400 Bad Request\r\nx-amzn-ErrorType: UsernameExistsException:\r\n\r\n{\"__type\":\"com.amazonaws#UsernameExistsException\",\"message\":\"exists\"}",
+	"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n400 File already exists. See https://pypi.org/help/",
+	"HTTP/1.1 409 Conflict\r\n\r\n<?xml version=\"1.0\"?><d:error xmlns:d=\"DAV:\"><s:exception>Sabre\\DAV\\Exception\\Conflict</s:exception><s:message>Parent node does not exist</s:message></d:error>",
+	"HTTP/1.1 412 Precondition Failed\r\n\r\n{\"errorCode\":105,\"message\":\"Already exists\",\"cause\":\"/foo\"}",
+	"HTTP/1.1 409 Conflict\r\n\r\n{\"status\":\"error\",\"message\":\"Contact already exists. Existing ID: 6001\"}",
 }
 
 // FuzzClassify drives raw response bytes through http.ReadResponse into
@@ -82,6 +96,9 @@ func readBody(raw []byte, req *http.Request, classify bool) ([]byte, error) {
 			if len(cf.Body) > MaxExcerpt || cf.RetryAfter < 0 {
 				panic("bounds broken")
 			}
+			if (cf.Kind == Unknown) != (cf.Evidence == "") || cf.Heuristic != (cf.Evidence == EvidencePhrase) {
+				panic("evidence " + string(cf.Evidence) + " inconsistent with " + cf.String())
+			}
 			_ = cf.String()
 		}
 	}
@@ -121,11 +138,16 @@ func FuzzPhrases(f *testing.F) {
 			t.Fatalf("asciiLower changed length")
 		}
 		_ = kindOfReason(s, nil)
-		// jsonString's fast path agrees with encoding/json.
+		_ = idInText(s)
+		_ = fieldName(&jsonv.Value{Kind: jsonv.String, Raw: []byte(strconv.Quote(s))})
+		// jsonString on the parsed tree agrees with encoding/json.
 		raw := []byte(s)
 		var want string
-		if json.Unmarshal(raw, &want) == nil && len(raw) > 0 && raw[0] == '"' && jsonString(raw) != want {
-			t.Fatalf("jsonString(%q) = %q, want %q", raw, jsonString(raw), want)
+		if json.Unmarshal(raw, &want) == nil && len(raw) > 0 && raw[0] == '"' {
+			v, err := jsonv.Parse(raw)
+			if err != nil || jsonString(&v) != want {
+				t.Fatalf("jsonString(%q) = %q, %v; want %q", raw, jsonString(&v), err, want)
+			}
 		}
 	})
 }

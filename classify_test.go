@@ -465,6 +465,12 @@ func TestClassifyNotAConflict(t *testing.T) {
 		{status: 404, body: `{"error":"not_found"}`},
 		{status: 422, body: `{"error":"invalid","message":"name is required"}`},
 		{status: 400, body: `{"error":"bad_request"}`},
+		{status: 422, body: `{"error":"RecordInvalid","description":"Record validation errors","details":{"name":[{"description":"Name: is too short (minimum is 1 characters)"}]}}`},
+		{status: 400, body: `{"message":"Passwords do not match. Please check the password.","code":400,"type":"user_password_mismatch"}`},
+		{status: 400, body: `{"data":{},"message":"Failed to create record.","status":400}`},
+		{status: 422, body: `{"errors":[{"code":422,"message":"Can not save changes","source":""}]}`},
+		{status: 400, body: `{"errors":{"email":["does not match the expected format"]}}`},
+		{status: 401, body: `{"message":"A session already exists","type":"user_session_already_exists"}`},
 		{status: 500, body: `{"error":"version_conflict"}`},
 		{status: 429, header: map[string]string{"Retry-After": "1"}},
 	} {
@@ -666,5 +672,213 @@ func TestKindText(t *testing.T) {
 	}
 	if Kind(99).String() != "kind(99)" {
 		t.Errorf("Kind(99).String() = %q", Kind(99).String())
+	}
+}
+
+// TestClassifyWalk covers replies whose reason sits where no dialect looks:
+// the walk reads the whole body (issue 12).
+func TestClassifyWalk(t *testing.T) {
+	t.Parallel()
+	evidence := func(want Evidence) func(t *testing.T, c *Conflict) {
+		return func(t *testing.T, c *Conflict) {
+			eq(t, "Evidence", c.Evidence, want)
+			eq(t, "Heuristic", c.Heuristic, want == EvidencePhrase)
+		}
+	}
+	runClassifyCases(t, []classifyCase{
+		{name: "graphql extensions code (400)", method: "POST",
+			reply: jsonReply(400, `{"errors":[{"message":"Value for field \"email\" in collection \"users\" has to be unique.","extensions":{"code":"RECORD_NOT_UNIQUE","collection":"users","field":"email"}}]}`),
+			kind:  Duplicate, dialect: "json", reason: "RECORD_NOT_UNIQUE",
+			check: func(t *testing.T, c *Conflict) {
+				eq(t, "Field", c.Field, "email")
+				evidence(EvidenceReason)(t, c)
+			}},
+		{name: "top-level array, id in the message (400)", method: "POST",
+			reply: jsonReply(400, `[{"message":"duplicate value found: Ext__c duplicates value on record with id: 0035400000hDwBh","errorCode":"DUPLICATE_VALUE","fields":[]}]`),
+			kind:  Duplicate, reason: "DUPLICATE_VALUE",
+			check: func(t *testing.T, c *Conflict) { eq(t, "ExistingID", c.ExistingID, "0035400000hDwBh") }},
+		{name: "field-keyed validation map (422)", method: "POST",
+			reply: jsonReply(422, `{"code":422,"message":"Validation failed","errors":{"name":["is fine"],"email":["This email has already been taken."]}}`),
+			kind:  Duplicate,
+			check: func(t *testing.T, c *Conflict) {
+				eq(t, "Field", c.Field, "email")
+				eq(t, "Message", c.Message, "This email has already been taken.")
+				evidence(EvidencePhrase)(t, c)
+			}},
+		{name: "field-keyed code objects (400)", method: "POST",
+			reply: jsonReply(400, `{"data":{"username":{"code":"validation_not_unique","message":"Value must be unique."}},"message":"Failed to create record.","status":400}`),
+			kind:  Duplicate, reason: "validation_not_unique",
+			check: func(t *testing.T, c *Conflict) { eq(t, "Field", c.Field, "username") }},
+		{name: "dropbox error_summary", method: "POST",
+			reply: jsonReply(409, `{"error_summary":"path/conflict/file/..","error":{".tag":"path","path":{".tag":"conflict","conflict":{".tag":"file"}}}}`),
+			kind:  Duplicate, reason: "conflict", check: evidence(EvidenceRequest)},
+		{name: "dropbox not found is unknown", method: "POST",
+			reply: jsonReply(409, `{"error_summary":"path/not_found/..","error":{".tag":"path","path":{".tag":"not_found"}}}`),
+			kind:  Unknown, check: evidence("")},
+		{name: "a code in a message (400)", method: "POST",
+			reply: jsonReply(400, `{"error":{"code":400,"message":"EMAIL_EXISTS","errors":[{"message":"EMAIL_EXISTS","domain":"global","reason":"invalid"}]}}`),
+			kind:  Duplicate, reason: "EMAIL_EXISTS"},
+		{name: "aws __type (400)", method: "POST",
+			reply: reply{status: 400, header: map[string]string{"Content-Type": "application/x-amz-json-1.0"}, body: `{"__type":"com.amazonaws.dynamodb.v20120810#TransactionConflictException","message":"Transaction is ongoing for the item"}`},
+			kind:  Locked},
+		{name: "aws x-amzn-ErrorType header only (400)", method: "POST",
+			reply: reply{status: 400, header: map[string]string{"x-amzn-ErrorType": "UsernameExistsException:"}},
+			kind:  Duplicate, dialect: "aws", reason: "UsernameExistsException"},
+		{name: "numeric code is not the reason", method: "PATCH",
+			reply: jsonReply(409, `{"message":"Remote document is newer than local.","code":409,"type":"document_update_conflict","version":"1.4.13"}`),
+			kind:  StaleVersion, reason: "document_update_conflict",
+			check: func(t *testing.T, c *Conflict) { eq(t, "CurrentVersion", c.CurrentVersion, "") }},
+		{name: "contentful sys.id", reqHdr: map[string]string{"X-Contentful-Version": "3"},
+			reply: reply{status: 409, header: map[string]string{"Content-Type": "application/vnd.contentful.management.v1+json"}, body: `{"sys":{"type":"Error","id":"VersionMismatch"},"requestId":"r-1"}`},
+			kind:  StaleVersion, reason: "VersionMismatch",
+			check: func(t *testing.T, c *Conflict) { eq(t, "RequestID", c.RequestID, "r-1") }},
+		{name: "existing id quoted in the message", method: "POST",
+			reply: jsonReply(409, `{"status":"error","message":"Contact already exists. Existing ID: 6001","category":"CONFLICT"}`),
+			kind:  Duplicate,
+			check: func(t *testing.T, c *Conflict) { eq(t, "ExistingID", c.ExistingID, "6001") }},
+		{name: "existing id spellings: camelCase", method: "POST",
+			reply: jsonReply(409, `{"code":"already_exists","existingResourceId":"r-9"}`),
+			kind:  Duplicate, check: func(t *testing.T, c *Conflict) { eq(t, "ExistingID", c.ExistingID, "r-9") }},
+		{name: "existing id spellings: conflicts list", method: "POST",
+			reply: jsonReply(409, `{"type":"error","code":"item_name_in_use","context_info":{"conflicts":[{"id":"12345","type":"file"}]}}`),
+			kind:  Duplicate, check: func(t *testing.T, c *Conflict) { eq(t, "ExistingID", c.ExistingID, "12345") }},
+		{name: "current version spellings: currentRevisionID",
+			reply: jsonReply(409, `{"error":{"code":"revision_mismatch","currentRevisionID":"r42"}}`),
+			kind:  StaleVersion, check: func(t *testing.T, c *Conflict) { eq(t, "CurrentVersion", c.CurrentVersion, "r42") }},
+		{name: "current version spellings: _rev",
+			reply: jsonReply(409, `{"reason":"stale_object","_rev":"3-abc"}`),
+			kind:  StaleVersion, check: func(t *testing.T, c *Conflict) { eq(t, "CurrentVersion", c.CurrentVersion, "3-abc") }},
+		{name: "no transition allowed: empty, not nil", method: "POST",
+			reply: jsonReply(409, `{"error":"invalid_state_transition","current_state":"cancelled","allowed_transitions":[]}`),
+			kind:  InvalidTransition,
+			check: func(t *testing.T, c *Conflict) {
+				if c.AllowedTransitions == nil || len(c.AllowedTransitions) != 0 {
+					t.Errorf("AllowedTransitions = %#v, want an empty, non-nil slice", c.AllowedTransitions)
+				}
+			}},
+		{name: "transitions not stated: nil", method: "POST",
+			reply: jsonReply(409, `{"error":"invalid_state_transition"}`),
+			kind:  InvalidTransition,
+			check: func(t *testing.T, c *Conflict) {
+				if c.AllowedTransitions != nil {
+					t.Errorf("AllowedTransitions = %#v, want nil", c.AllowedTransitions)
+				}
+			}},
+		{name: "stale version on a 400 (accounting APIs)", method: "POST",
+			reply: jsonReply(400, `{"Fault":{"Error":[{"Message":"Stale Object Error","Detail":"Stale Object Error : You and A were working on this at the same time.","code":"5010"}],"type":"ValidationFault"}}`),
+			kind:  StaleVersion, check: evidence(EvidencePhrase)},
+		{name: "dependency on a 400", method: "POST",
+			reply: jsonReply(400, `{"errors":[{"message":"Invalid foreign key \"99\" for field \"author\".","extensions":{"code":"INVALID_FOREIGN_KEY","field":"author"}}]}`),
+			kind:  Dependency, check: func(t *testing.T, c *Conflict) { eq(t, "Field", c.Field, "author") }},
+		{name: "plain text body", method: "POST",
+			reply: reply{status: 400, header: map[string]string{"Content-Type": "text/plain"}, body: "400 File already exists. See https://pypi.org/help/#file-name-reuse for more information.\n\n"},
+			kind:  Duplicate, dialect: "text",
+			check: func(t *testing.T, c *Conflict) {
+				eq(t, "Message", c.Message, "400 File already exists. See https://pypi.org/help/#file-name-reuse for more information.")
+				evidence(EvidencePhrase)(t, c)
+			}},
+		{name: "webdav xml message", method: "PUT", reqHdr: map[string]string{"If-Match": `"e1"`},
+			reply: reply{status: 409, header: map[string]string{"Content-Type": "application/xml"}, body: `<?xml version="1.0"?><d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns"><s:exception>Sabre\DAV\Exception\Conflict</s:exception><s:message>The resource was modified meanwhile</s:message></d:error>`},
+			kind:  StaleVersion},
+	})
+}
+
+// TestClassifyRequestContext covers what the request that received the
+// reply decides: its preconditions, version headers and idempotency key.
+func TestClassifyRequestContext(t *testing.T) {
+	t.Parallel()
+	runClassifyCases(t, []classifyCase{
+		{name: "412 to a create guarded by must-not-exist", method: "PUT",
+			reply: jsonReply(412, `{"cause":"/foo","errorCode":105,"index":39776,"message":"Already exists"}`),
+			kind:  Duplicate},
+		{name: "412 with If-Match that says exists is stale", method: "PUT", reqHdr: map[string]string{"If-Match": `"1"`},
+			reply: jsonReply(412, `{"message":"Already exists"}`),
+			kind:  StaleVersion, check: func(t *testing.T, c *Conflict) { eq(t, "Evidence", c.Evidence, EvidenceStatus) }},
+		{name: "412 on If-None-Match star", method: "PUT", reqHdr: map[string]string{"If-None-Match": "*"},
+			reply: reply{status: 412},
+			kind:  Duplicate, check: func(t *testing.T, c *Conflict) { eq(t, "Evidence", c.Evidence, EvidenceRequest) }},
+		{name: "412 without precondition, unknown reason", method: "POST",
+			reply: jsonReply(412, `{"message":"The chosen OAuth provider is disabled.","code":412,"type":"project_provider_disabled"}`),
+			kind:  Unknown, reason: "project_provider_disabled"},
+		{name: "412 without precondition, no reason", method: "POST",
+			reply: reply{status: 412},
+			kind:  StaleVersion},
+		{name: "in progress with an idempotency key", method: "POST", reqHdr: map[string]string{"X-Idempotency-Key": "k1"},
+			reply: jsonReply(409, `{"status":"409","error":"Conflict","message":"The process has not been completed yet. Try again later.","cause":[{"code":"401001","message":"The process has not been completed yet. Try again later."}]}`),
+			kind:  IdempotencyInUse},
+		{name: "in progress without an idempotency key", method: "POST",
+			reply: jsonReply(409, `{"message":"The process has not been completed yet. Try again later."}`),
+			kind:  Locked},
+		{name: "idempotency code says which key; detail says in progress", method: "POST",
+			reply: reply{status: 409, header: map[string]string{"Content-Type": "application/problem+json"}, body: `{"type":"https://example.com/errors/idempotency-conflict","title":"Idempotency Conflict","detail":"A request with this key is still being processed."}`},
+			kind:  IdempotencyInUse, dialect: "problem"},
+		{name: "conflict code, version sent in a vendor header", method: "POST", reqHdr: map[string]string{"X-Resource-Version": "7"},
+			reply: jsonReply(409, `{"code":"conflict"}`),
+			kind:  StaleVersion, check: func(t *testing.T, c *Conflict) { eq(t, "Evidence", c.Evidence, EvidenceRequest) }},
+		{name: "conflict code, API version header is not a precondition", method: "POST", reqHdr: map[string]string{"Stripe-Version": "2024-06-20", "X-Api-Version": "3", "X-Client-Version": "1.2.3", "X-Stainless-Runtime-Version": "go1.23"},
+			reply: jsonReply(409, `{"code":"conflict"}`),
+			kind:  Duplicate},
+		{name: "conflict code, version in the query", method: "POST",
+			reply: jsonReply(409, `{"code":"conflict"}`),
+			kind:  Duplicate},
+		{name: "framework default body on a POST is no evidence", method: "POST",
+			reply: jsonReply(409, `{"error":"Conflict"}`),
+			kind:  Unknown,
+			check: func(t *testing.T, c *Conflict) {
+				eq(t, "Reason", c.Reason, "")
+				eq(t, "Evidence", c.Evidence, Evidence(""))
+			}},
+		{name: "spring default body on a POST is no evidence", method: "POST",
+			reply: jsonReply(409, `{"timestamp":"2024-01-01T00:00:00Z","status":409,"error":"Conflict","path":"/api/users"}`),
+			kind:  Unknown, check: func(t *testing.T, c *Conflict) { eq(t, "Field", c.Field, "") }},
+	})
+}
+
+func TestClassifyVersionQuery(t *testing.T) {
+	t.Parallel()
+	srv := serve(t, jsonReply(409, `{"code":"conflict"}`))
+	for _, q := range []string{"rev=2-a", "ifGenerationMatch=5", "prevIndex=8"} {
+		req, err := http.NewRequest("POST", srv.URL+"/things?"+q, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := Classify(resp)
+		resp.Body.Close()
+		if c == nil || c.Kind != StaleVersion {
+			t.Errorf("?%s: Conflict = %v, want stale_version", q, c)
+		}
+	}
+}
+
+// TestClassifyWalkBounds checks the walk stops at its bounds: what lies
+// deeper than walkMaxDepth, or after walkMaxNodes members, is not read.
+func TestClassifyWalkBounds(t *testing.T) {
+	t.Parallel()
+	deep := strings.Repeat(`{"a":`, walkMaxDepth+2) + `{"code":"version_conflict"}` + strings.Repeat("}", walkMaxDepth+2)
+	var wide strings.Builder
+	wide.WriteString(`{"errors":[`)
+	for i := 0; i < walkMaxNodes; i++ {
+		wide.WriteString(`{"x":1},`)
+	}
+	wide.WriteString(`{"code":"version_conflict"}]}`)
+	shallow := strings.Repeat(`{"a":`, 3) + `{"code":"version_conflict"}` + strings.Repeat("}", 3)
+	for _, tc := range []struct {
+		name, body string
+		want       Kind
+	}{
+		{"deep", deep, Unknown},
+		{"wide", wide.String(), Unknown},
+		{"shallow", shallow, StaleVersion},
+	} {
+		srv := serve(t, jsonReply(409, tc.body))
+		resp := roundTrip(t, srv, "PUT", nil)
+		c, err := Classify(resp)
+		if err != nil || c == nil || c.Kind != tc.want {
+			t.Errorf("%s: Conflict = %v, %v; want %v", tc.name, c, err, tc.want)
+		}
 	}
 }

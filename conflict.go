@@ -36,13 +36,19 @@ type Conflict struct {
 	// Reason is the server's own machine-readable reason code, as sent
 	// ("Conflict", "idempotency_key_in_use", "23505", "ConditionNotMet").
 	Reason string
-	// Dialect names how the reason was recognised: "problem", "kubernetes",
-	// "couchdb", "stripe", ..., "json" for the common vocabulary of
-	// hand-written APIs, "reasons" for the caller's own mapping, or "status"
+	// Dialect names the shape the reply was read in: "problem",
+	// "kubernetes", "couchdb", "stripe", ..., "aws" or "azure" for a reason
+	// in a header, "json" for any other JSON body (read whole: see
+	// [Conflict.Evidence]), "text" for a plain-text, HTML or XML body read
+	// for its phrases, "reasons" for the caller's own mapping, or "status"
 	// when only the status code and headers were available.
 	Dialect string
+	// Evidence says what decided Kind; see [Evidence]. It is empty when Kind
+	// is Unknown.
+	Evidence Evidence
 	// Heuristic reports that the kind was inferred from a human-readable
-	// sentence ("already exists") rather than a machine-readable code.
+	// sentence ("already exists") rather than a machine-readable code. It
+	// is true exactly when Evidence is [EvidencePhrase].
 	Heuristic bool
 	// Message is the server's human-readable explanation.
 	Message string
@@ -77,6 +83,28 @@ type Conflict struct {
 	// may be truncated and may not be valid UTF-8.
 	Body []byte
 }
+
+// Evidence names what decided a [Conflict]'s Kind, strongest first.
+type Evidence string
+
+// The kinds of evidence.
+const (
+	// EvidenceReason: a machine-readable reason code, wherever the server
+	// put it (a dialect's field, any code in the body, a header such as
+	// x-ms-error-code), or the caller's [Classifier.Reasons].
+	EvidenceReason Evidence = "reason"
+	// EvidencePhrase: a human-readable sentence or title ("already
+	// exists", "Stale Object Error"); [Conflict.Heuristic] is set.
+	EvidencePhrase Evidence = "phrase"
+	// EvidenceRequest: the request that received the reply decided, as
+	// for the generic code "conflict" (stale for a request that carried a
+	// version, a duplicate for a create) or a 412 to a create conditioned
+	// on absence (If-None-Match: *).
+	EvidenceRequest Evidence = "request"
+	// EvidenceStatus: the status code alone (412, 423, 428, or 409 to a
+	// WebDAV MKCOL, COPY or MOVE).
+	EvidenceStatus Evidence = "status"
+)
 
 // String returns a one-line description (control characters in the
 // server's text escaped) such as

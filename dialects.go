@@ -6,21 +6,23 @@ import (
 	"encoding/xml"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
 // A dialect recognises one server family's way of spelling a conflict. match
 // reports whether the body is in the dialect and, if so, fills in what it
-// says. It sets Kind only where the dialect itself decides it; otherwise the
-// common vocabulary decides from Reason.
+// says. It sets Kind only where the dialect itself decides it; otherwise
+// the reply's codes and messages decide (see decide in classify.go), the
+// dialect's Reason and Message first among them.
 type dialect struct {
 	name  string
 	match func(in *input, cf *Conflict) bool
 }
 
 // dialects are tried in order; the first that matches wins. Shapes with a
-// distinctive marker come before looser ones, and the common vocabulary of
-// hand-written APIs comes last.
+// distinctive marker come before looser ones. A body no dialect decides is
+// read by the walk (walk.go) and the common vocabulary (vocabulary.go).
 var dialects = []dialect{
 	{"problem", matchProblem},
 	{"kubernetes", matchKubernetes},
@@ -34,7 +36,6 @@ var dialects = []dialect{
 	{"github", matchGitHub},
 	{"couchdb", matchCouchDB},
 	{"azure", matchAzureXML},
-	{"json", matchJSON},
 }
 
 func mediaType(h http.Header) string {
@@ -43,12 +44,14 @@ func mediaType(h http.Header) string {
 }
 
 // matchProblem recognises RFC 9457 problem details, in JSON or XML, by media
-// type or by shape (a title or type with a numeric status).
+// type or by shape (a title or type with a numeric status). It reads the
+// problem; the kind is decided from its type, code, title and detail like
+// any other body's (see walk.go), or by the caller's Reasons.
 func matchProblem(in *input, cf *Conflict) bool {
 	mt := mediaType(in.header)
 	if x := in.xml; x != nil && (mt == "application/problem+xml" || x.XMLName.Local == "problem") {
-		p := &Problem{Type: x.Type, Title: x.Title, Detail: x.Detail, Instance: x.Instance, Status: jsonInt(json.RawMessage(x.Status))}
-		fillProblem(cf, p, in.req)
+		status, _ := strconv.Atoi(strings.TrimSpace(x.Status))
+		fillProblem(cf, &Problem{Type: x.Type, Title: x.Title, Detail: x.Detail, Instance: x.Instance, Status: status})
 		return true
 	}
 	m := in.obj
@@ -56,119 +59,64 @@ func matchProblem(in *input, cf *Conflict) bool {
 		return false
 	}
 	if mt != "application/problem+json" {
-		_, numeric := jsonNumber(m["status"])
-		if !numeric || (jsonString(m["title"]) == "" && jsonString(m["type"]) == "") {
+		_, numeric := jsonNumber(m.Get("status"))
+		if !numeric || (jsonString(m.Get("title")) == "" && jsonString(m.Get("type")) == "") {
 			return false
 		}
 	}
 	p := &Problem{
-		Type:     jsonString(m["type"]),
-		Title:    jsonString(m["title"]),
-		Status:   jsonInt(m["status"]),
-		Detail:   jsonString(m["detail"]),
-		Instance: jsonString(m["instance"]),
+		Type:     jsonString(m.Get("type")),
+		Title:    jsonString(m.Get("title")),
+		Status:   jsonInt(m.Get("status")),
+		Detail:   jsonString(m.Get("detail")),
+		Instance: jsonString(m.Get("instance")),
 	}
-	for k, v := range m {
-		switch k {
+	for i := range m.Kids {
+		k := &m.Kids[i]
+		switch k.Key {
 		case "type", "title", "status", "detail", "instance":
 		default:
 			if p.Extensions == nil {
-				p.Extensions = make(map[string]json.RawMessage, len(m))
+				p.Extensions = make(map[string]json.RawMessage, len(m.Kids))
 			}
-			p.Extensions[k] = v
+			p.Extensions[k.Key] = bytes.Clone(k.Value.Raw)
 		}
 	}
 	cf.Reason = first(m, "code", "reason", "error_code", "errorCode", "error")
-	fillProblem(cf, p, in.req)
-	fillDetails(cf, m)
+	fillProblem(cf, p)
 	return true
 }
 
-func fillProblem(cf *Conflict, p *Problem, req *http.Request) {
+func fillProblem(cf *Conflict, p *Problem) {
 	cf.Problem = p
 	cf.Message = p.Detail
 	if cf.Message == "" {
 		cf.Message = p.Title
-	}
-	if p.Type != "" && p.Type != "about:blank" && kindOfReason(cf.Reason, req) == Unknown {
-		// A type URI's last segment is usually the reason in kebab case.
-		if k := kindOfReason(lastSegment(p.Type), req); k != Unknown {
-			cf.Kind = k
-		}
-	}
-	if cf.Kind == Unknown {
-		// The Idempotency-Key draft's problems are told apart by title.
-		if k := kindOfPhrase(p.Title); k == IdempotencyInUse || k == IdempotencyMismatch {
-			cf.Kind = k
-		}
-	}
-}
-
-func jsonNumber(raw json.RawMessage) (string, bool) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') && json.Valid(raw) {
-		return string(raw), true
-	}
-	return "", false
-}
-
-// fillDetails copies the detail fields of the common vocabulary from m.
-func fillDetails(cf *Conflict, m map[string]json.RawMessage) {
-	set := func(dst *string, v string) {
-		if *dst == "" {
-			*dst = v
-		}
-	}
-	set(&cf.Message, first(m, "message", "detail", "error_description", "errorSummary", "title"))
-	set(&cf.Message, strings.Join(jsonStrings(m["message"]), "; ")) // GitLab: ["...", "..."]
-	set(&cf.Field, first(m, "field", "param", "parameter", "attribute"))
-	set(&cf.CurrentVersion, first(m, "current_version", "currentVersion", "current_etag", "currentEtag", "currentETag"))
-	set(&cf.CurrentState, first(m, "current_state", "currentState", "state"))
-	set(&cf.ExistingID, first(m, "existing_id", "existingId", "existing_resource_id", "conflicting_resource_id", "conflictingResourceId"))
-	set(&cf.ExistingLocation, first(m, "existing_location", "existingLocation", "existing_url", "existingUrl", "location"))
-	set(&cf.RequestID, first(m, "request_id", "requestId", "trace_id", "traceId"))
-	if cf.AllowedTransitions == nil {
-		for _, k := range []string{"allowed_transitions", "allowedTransitions", "allowed_actions", "allowedActions", "allowed_states", "allowedStates"} {
-			if v := jsonStrings(m[k]); v != nil {
-				cf.AllowedTransitions = v
-				break
-			}
-		}
-	}
-	if cf.Current == nil {
-		for _, k := range []string{"current", "current_representation", "currentRepresentation", "current_resource", "currentResource"} {
-			if v := bytes.TrimSpace(m[k]); len(v) > 0 && v[0] == '{' {
-				cf.Current = v // json.Unmarshal copied it out of the body
-				break
-			}
-		}
-	}
-	if links := jsonObject(m["links"]); links != nil {
-		set(&cf.ExistingID, first(links, "conflicting_resource_id", "existing", "existing_id"))
 	}
 }
 
 // matchKubernetes recognises a Kubernetes Status object.
 func matchKubernetes(in *input, cf *Conflict) bool {
 	m := in.obj
-	if jsonString(m["kind"]) != "Status" || jsonString(m["status"]) != "Failure" {
+	if jsonString(m.Get("kind")) != "Status" || jsonString(m.Get("status")) != "Failure" {
 		return false
 	}
-	cf.Reason = jsonString(m["reason"])
-	cf.Message = jsonString(m["message"])
-	details := jsonObject(m["details"])
-	cf.ExistingID = jsonString(details["name"])
+	cf.Reason = jsonString(m.Get("reason"))
+	cf.Message = jsonString(m.Get("message"))
+	details := jsonObject(m.Get("details"))
+	cf.ExistingID = jsonString(details.Get("name"))
 	var causeKind Kind
-	for _, c := range jsonArray(details["causes"]) {
-		co := jsonObject(c)
+	causes := jsonArray(details.Get("causes"))
+	for i := range causes {
+		co := jsonObject(&causes[i].Value)
 		if cf.Field == "" {
-			cf.Field = jsonString(co["field"])
+			cf.Field = jsonString(co.Get("field"))
 		}
 		// A cause's type travels as "reason" on the wire.
-		if k := kindOfReason(jsonString(co["reason"]), nil); k != Unknown && causeKind == Unknown {
+		if k := kindOfReason(jsonString(co.Get("reason")), nil); k != Unknown && causeKind == Unknown {
 			causeKind = k
 		}
-		if k := kindOfPhrase(jsonString(co["message"])); k != Unknown && causeKind == Unknown && k != StaleVersion {
+		if k := kindOfPhrase(jsonString(co.Get("message"))); k != Unknown && causeKind == Unknown && k != StaleVersion {
 			causeKind = k
 		}
 	}
@@ -197,8 +145,8 @@ func matchKubernetes(in *input, cf *Conflict) bool {
 // existing document alike; the request decides which.
 func matchCouchDB(in *input, cf *Conflict) bool {
 	m := in.obj
-	errCode, reason := jsonString(m["error"]), jsonString(m["reason"])
-	if errCode == "" || reason == "" || len(m) > 3 {
+	errCode, reason := jsonString(m.Get("error")), jsonString(m.Get("reason"))
+	if errCode == "" || reason == "" || len(m.Kids) > 3 {
 		return false
 	}
 	cf.Reason = errCode
@@ -224,6 +172,10 @@ type xmlError struct {
 	Status    string `xml:"status"`
 	Detail    string `xml:"detail"`
 	Instance  string `xml:"instance"`
+	// WebDAV (SabreDAV): <d:error><s:exception>..</s:exception>
+	// <s:message>..</s:message></d:error>.
+	Exception  string `xml:"exception"`
+	DAVMessage string `xml:"message"`
 }
 
 func parseXMLError(b []byte) *xmlError {
@@ -248,70 +200,22 @@ func matchAzureXML(in *input, cf *Conflict) bool {
 	return true
 }
 
-// matchHeaderCode takes the reason from a header when the body said nothing
-// recognisable (Azure's x-ms-error-code; a HEAD reply has no body at all).
+// matchHeaderCode takes the reason from a header when no dialect knew the
+// body (Azure's x-ms-error-code, AWS's x-amzn-ErrorType; a HEAD reply has no
+// body at all).
 func matchHeaderCode(in *input, cf *Conflict) {
 	if code := in.header.Get("X-Ms-Error-Code"); code != "" {
 		cf.Reason = code
 		cf.Dialect = "azure"
+	} else if code := awsErrorType(in.header); code != "" {
+		cf.Reason = code
+		cf.Dialect = "aws"
 	}
 }
 
-// matchJSON recognises the common vocabulary of hand-written JSON APIs: a
-// reason under "error", "code", "reason", "type" or "error_code", at the top
-// level, in an "error" object or in the first of "errors".
-func matchJSON(in *input, cf *Conflict) bool {
-	m := in.obj
-	if m == nil {
-		return false
-	}
-	scopes := []map[string]json.RawMessage{m}
-	if e := jsonObject(m["error"]); e != nil {
-		scopes = append(scopes, e)
-	}
-	if errs := jsonArray(m["errors"]); len(errs) > 0 {
-		if e := jsonObject(errs[0]); e != nil {
-			scopes = append(scopes, e)
-		}
-	}
-	for _, s := range scopes {
-		for _, k := range []string{"code", "error_code", "errorCode", "reason", "error", "type"} {
-			if r := jsonString(s[k]); r != "" && !strings.Contains(r, " ") && kindOfReason(r, in.req) != Unknown {
-				cf.Reason = r
-				break
-			}
-		}
-		if cf.Reason != "" {
-			break
-		}
-	}
-	if cf.Reason == "" {
-		// No known code: keep the first code-like value as the reason.
-		for _, s := range scopes {
-			if r := first(s, "code", "error_code", "errorCode", "reason", "error"); r != "" && !strings.Contains(r, " ") {
-				cf.Reason = r
-				break
-			}
-		}
-	}
-	for _, s := range scopes {
-		fillDetails(cf, s)
-	}
-	if cf.Message == "" {
-		// {"error": "Conflict", "message": ...}, {"error": "a sentence"},
-		// or Shopify's {"errors": "a sentence"}.
-		cf.Message = first(m, "error", "errors")
-	}
-	if kindOfPhrase(cf.Message) == Unknown {
-		// Okta: {"errorSummary":"Api validation failed: login",
-		// "errorCauses":[{"errorSummary":"login: An object with this field
-		// already exists ..."}]}
-		for _, c := range jsonArray(m["errorCauses"]) {
-			if s := first(jsonObject(c), "errorSummary"); kindOfPhrase(s) != Unknown {
-				cf.Message = s
-				break
-			}
-		}
-	}
-	return true
+// awsErrorType reads x-amzn-ErrorType: "UsernameExistsException:" or
+// "ValidationException:http://internal.amazon.com/...".
+func awsErrorType(h http.Header) string {
+	code, _, _ := strings.Cut(h.Get("X-Amzn-Errortype"), ":")
+	return strings.TrimSpace(code)
 }

@@ -1,8 +1,9 @@
 package conflict
 
 import (
-	"encoding/json"
 	"strings"
+
+	"github.com/go-conflict/conflict/internal/jsonv"
 )
 
 // The dialects of individual service APIs; dialects.go has the table and the
@@ -11,51 +12,48 @@ import (
 // matchCommercetools recognises {"statusCode":409,"errors":[{"code":...}]}.
 func matchCommercetools(in *input, cf *Conflict) bool {
 	m := in.obj
-	errs := jsonArray(m["errors"])
-	if len(errs) == 0 || m["statusCode"] == nil {
+	errs := jsonArray(m.Get("errors"))
+	if len(errs) == 0 || m.Get("statusCode") == nil {
 		return false
 	}
-	e := jsonObject(errs[0])
-	if e == nil || jsonString(e["code"]) == "" {
+	e := jsonObject(&errs[0].Value)
+	if e == nil || jsonString(e.Get("code")) == "" {
 		return false
 	}
-	cf.Reason = jsonString(e["code"])
+	cf.Reason = jsonString(e.Get("code"))
 	cf.Message = first(e, "message")
 	if cf.Message == "" {
-		cf.Message = jsonString(m["message"])
+		cf.Message = jsonString(m.Get("message"))
 	}
 	switch cf.Reason {
 	case "ConcurrentModification":
 		cf.Kind = StaleVersion
-		cf.CurrentVersion = jsonString(e["currentVersion"])
+		cf.CurrentVersion = jsonString(e.Get("currentVersion"))
 	case "DuplicateField":
 		cf.Kind = Duplicate
-		cf.Field = jsonString(e["field"])
-		if r := jsonObject(e["conflictingResource"]); r != nil {
-			cf.ExistingID = jsonString(r["id"])
+		cf.Field = jsonString(e.Get("field"))
+		if r := jsonObject(e.Get("conflictingResource")); r != nil {
+			cf.ExistingID = jsonString(r.Get("id"))
 		}
 	}
-	fillDetails(cf, e)
 	return true
 }
 
 // matchGoCardless recognises {"error":{"type":..,"errors":[{"reason":..}]}}.
 func matchGoCardless(in *input, cf *Conflict) bool {
-	outer := jsonObject(in.obj["error"])
-	errs := jsonArray(outer["errors"])
+	outer := jsonObject(in.obj.Get("error"))
+	errs := jsonArray(outer.Get("errors"))
 	if len(errs) == 0 {
 		return false
 	}
-	e := jsonObject(errs[0])
-	if e == nil || jsonString(e["reason"]) == "" {
+	e := jsonObject(&errs[0].Value)
+	if e == nil || jsonString(e.Get("reason")) == "" {
 		return false
 	}
-	cf.Reason = jsonString(e["reason"])
+	cf.Reason = jsonString(e.Get("reason"))
 	if cf.Reason == "idempotent_creation_conflict" {
 		cf.Kind = Duplicate
 	}
-	fillDetails(cf, e)
-	fillDetails(cf, outer)
 	return true
 }
 
@@ -63,32 +61,32 @@ func matchGoCardless(in *input, cf *Conflict) bool {
 // "status":"ABORTED","details":[...]}}) and the legacy envelope
 // ({"error":{"errors":[{"reason":"conflict"}],"code":409}}).
 func matchGoogle(in *input, cf *Conflict) bool {
-	e := jsonObject(in.obj["error"])
-	if _, numeric := jsonNumber(e["code"]); !numeric {
+	e := jsonObject(in.obj.Get("error"))
+	if _, numeric := jsonNumber(e.Get("code")); !numeric {
 		return false
 	}
-	status := jsonString(e["status"])
-	var legacy map[string]json.RawMessage
-	if errs := jsonArray(e["errors"]); len(errs) > 0 {
-		legacy = jsonObject(errs[0])
-		if legacy["domain"] == nil {
+	status := jsonString(e.Get("status"))
+	var legacy *jsonv.Value
+	if errs := jsonArray(e.Get("errors")); len(errs) > 0 {
+		legacy = jsonObject(&errs[0].Value)
+		if legacy.Get("domain") == nil {
 			legacy = nil
 		}
 	}
 	if status == "" && legacy == nil {
 		return false
 	}
-	cf.Message = jsonString(e["message"])
+	cf.Message = jsonString(e.Get("message"))
 	cf.Reason = status
-	for _, d := range jsonArray(e["details"]) {
-		do := jsonObject(d)
-		if !strings.HasSuffix(jsonString(do["@type"]), "google.rpc.ErrorInfo") {
+	details := jsonArray(e.Get("details"))
+	for i := range details {
+		do := jsonObject(&details[i].Value)
+		if !strings.HasSuffix(jsonString(do.Get("@type")), "google.rpc.ErrorInfo") {
 			continue
 		}
-		if r := jsonString(do["reason"]); r != "" {
+		if r := jsonString(do.Get("reason")); r != "" {
 			cf.Reason = r
 		}
-		fillDetails(cf, jsonObject(do["metadata"]))
 	}
 	if k := kindOfReason(cf.Reason, in.req); k != Unknown && cf.Reason != status {
 		// The ErrorInfo reason is more specific than the status
@@ -107,9 +105,9 @@ func matchGoogle(in *input, cf *Conflict) bool {
 			cf.Kind = k // an ETag mismatch spelled as a failed precondition
 		}
 	case "":
-		cf.Reason = jsonString(legacy["reason"])
+		cf.Reason = jsonString(legacy.Get("reason"))
 		if cf.Message == "" {
-			cf.Message = jsonString(legacy["message"])
+			cf.Message = jsonString(legacy.Get("message"))
 		}
 	}
 	return true
@@ -118,18 +116,18 @@ func matchGoogle(in *input, cf *Conflict) bool {
 // matchElasticsearch recognises {"error":{"type":"..._exception",
 // "root_cause":[...]},"status":409}.
 func matchElasticsearch(in *input, cf *Conflict) bool {
-	e := jsonObject(in.obj["error"])
-	typ := jsonString(e["type"])
+	e := jsonObject(in.obj.Get("error"))
+	typ := jsonString(e.Get("type"))
 	if !strings.HasSuffix(typ, "_exception") {
 		return false
 	}
 	cf.Reason = typ
-	cf.Message = jsonString(e["reason"])
+	cf.Message = jsonString(e.Get("reason"))
 	if typ == "version_conflict_engine_exception" {
 		cf.Kind = StaleVersion
 		if strings.Contains(cf.Message, "document already exists") {
 			cf.Kind = Duplicate
-			cf.ExistingID = jsonString(e["_id"])
+			cf.ExistingID = jsonString(e.Get("_id"))
 		}
 		cf.CurrentVersion = bracketAfter(cf.Message, "current version [")
 		if cf.CurrentVersion == "" {
@@ -155,23 +153,22 @@ func bracketAfter(s, prefix string) string {
 
 // matchStripe recognises {"error":{"type":"invalid_request_error",...}}.
 func matchStripe(in *input, cf *Conflict) bool {
-	e := jsonObject(in.obj["error"])
-	typ := jsonString(e["type"])
+	e := jsonObject(in.obj.Get("error"))
+	typ := jsonString(e.Get("type"))
 	switch typ {
 	case "invalid_request_error", "idempotency_error", "api_error", "card_error", "rate_limit_error":
 	default:
 		return false
 	}
 	cf.Reason = first(e, "code", "type")
-	cf.Message = jsonString(e["message"])
-	cf.Field = jsonString(e["param"])
+	cf.Message = jsonString(e.Get("message"))
+	cf.Field = jsonString(e.Get("param"))
 	switch {
 	case typ == "idempotency_error":
 		cf.Kind = IdempotencyMismatch
 	case cf.Reason == "lock_timeout":
 		cf.Kind = Locked
 	}
-	fillDetails(cf, e)
 	return true
 }
 
@@ -179,13 +176,13 @@ func matchStripe(in *input, cf *Conflict) bool {
 // "message":..}: the code is a PostgreSQL SQLSTATE.
 func matchPostgREST(in *input, cf *Conflict) bool {
 	m := in.obj
-	code := jsonString(m["code"])
-	if len(code) != 5 || m["message"] == nil || (m["details"] == nil && m["hint"] == nil) {
+	code := jsonString(m.Get("code"))
+	if len(code) != 5 || m.Get("message") == nil || (m.Get("details") == nil && m.Get("hint") == nil) {
 		return false
 	}
 	cf.Reason = code
-	cf.Message = jsonString(m["message"])
-	details := jsonString(m["details"])
+	cf.Message = jsonString(m.Get("message"))
+	details := jsonString(m.Get("details"))
 	switch code {
 	case "23505":
 		cf.Kind = Duplicate
@@ -216,12 +213,12 @@ func parenAfter(s, prefix string) string {
 // matchTwilio recognises {"code":54301,"message":..,"more_info":..}.
 func matchTwilio(in *input, cf *Conflict) bool {
 	m := in.obj
-	code, numeric := jsonNumber(m["code"])
-	if !numeric || !strings.Contains(jsonString(m["more_info"]), "twilio.com") {
+	code, numeric := jsonNumber(m.Get("code"))
+	if !numeric || !strings.Contains(jsonString(m.Get("more_info")), "twilio.com") {
 		return false
 	}
 	cf.Reason = code
-	cf.Message = jsonString(m["message"])
+	cf.Message = jsonString(m.Get("message"))
 	switch code {
 	case "54301", "45202":
 		cf.Kind = Duplicate
@@ -237,10 +234,10 @@ func matchTwilio(in *input, cf *Conflict) bool {
 // no reason code, so its message is read as a sentence.
 func matchGitHub(in *input, cf *Conflict) bool {
 	m := in.obj
-	if m["documentation_url"] == nil || m["message"] == nil {
+	if m.Get("documentation_url") == nil || m.Get("message") == nil {
 		return false
 	}
-	cf.Message = jsonString(m["message"])
+	cf.Message = jsonString(m.Get("message"))
 	if k := kindOfPhrase(cf.Message); k != Unknown {
 		cf.Kind, cf.Heuristic = k, true
 	}

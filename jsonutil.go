@@ -1,88 +1,86 @@
 package conflict
 
 import (
-	"bytes"
-	"encoding/json"
 	"strconv"
-	"strings"
-	"unicode/utf8"
+
+	"github.com/go-conflict/conflict/internal/jsonv"
 )
 
-// Helpers for looking at undecoded JSON without failing: each returns the
-// zero value when the input is not of the expected type.
+// Helpers for looking at a parsed body (internal/jsonv, the project's one
+// JSON model) without failing: each takes a possibly nil value and returns
+// the zero value when it is absent or not of the expected type.
 
-func jsonObject(raw json.RawMessage) map[string]json.RawMessage {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] != '{' {
-		return nil
+// jsonObject returns v when it is an object, else nil.
+func jsonObject(v *jsonv.Value) *jsonv.Value {
+	if v != nil && v.Kind == jsonv.Object {
+		return v
 	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) != nil {
-		return nil
-	}
-	return m
+	return nil
 }
 
-func jsonArray(raw json.RawMessage) []json.RawMessage {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] != '[' {
-		return nil
+// jsonArray returns the elements of v when it is an array.
+func jsonArray(v *jsonv.Value) []jsonv.Member {
+	if v != nil && v.Kind == jsonv.Array {
+		return v.Kids
 	}
-	var a []json.RawMessage
-	if json.Unmarshal(raw, &a) != nil {
-		return nil
-	}
-	return a
+	return nil
 }
 
 // jsonString returns a JSON string's value, or a number's exact text.
-func jsonString(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
+func jsonString(v *jsonv.Value) string {
+	if v == nil {
 		return ""
 	}
-	switch c := raw[0]; {
-	case c == '"':
-		if len(raw) >= 2 && raw[len(raw)-1] == '"' {
-			if s := raw[1 : len(raw)-1]; bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) && !hasControl(s) {
-				return string(s) // no escapes: the text is the value
-			}
-		}
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return ""
-		}
-		return s
-	case c == '-' || c >= '0' && c <= '9':
-		if json.Valid(raw) {
-			return string(raw)
-		}
+	switch v.Kind {
+	case jsonv.String:
+		return jsonv.Unquote(v.Raw)
+	case jsonv.Number:
+		return string(v.Raw)
 	}
 	return ""
 }
 
-func jsonInt(raw json.RawMessage) int {
-	n, err := strconv.Atoi(string(bytes.TrimSpace(raw)))
+// jsonNumber returns a number's exact text.
+func jsonNumber(v *jsonv.Value) (string, bool) {
+	if v == nil || v.Kind != jsonv.Number {
+		return "", false
+	}
+	return string(v.Raw), true
+}
+
+func jsonInt(v *jsonv.Value) int {
+	if v == nil || v.Kind != jsonv.Number {
+		return 0
+	}
+	n, err := strconv.Atoi(string(v.Raw))
 	if err != nil {
 		return 0
 	}
 	return n
 }
 
-func jsonStrings(raw json.RawMessage) []string {
-	var out []string
-	for _, v := range jsonArray(raw) {
-		if s := jsonString(v); s != "" {
-			out = append(out, s)
+// jsonStrings returns the non-empty strings of an array. ok reports that v
+// is an array at all, so that an empty list ("no transition is allowed")
+// can be told from an absent one ("the server did not say"): the list is
+// then empty but not nil.
+func jsonStrings(v *jsonv.Value) (list []string, ok bool) {
+	if v == nil || v.Kind != jsonv.Array {
+		return nil, false
+	}
+	list = make([]string, 0, len(v.Kids))
+	for i := range v.Kids {
+		if s := jsonString(&v.Kids[i].Value); s != "" {
+			list = append(list, s)
 		}
 	}
-	return out
+	return list, true
 }
 
-// first returns the first of keys present in m with a non-empty string value.
-func first(m map[string]json.RawMessage, keys ...string) string {
+// first returns the first of keys present in object m with a non-empty
+// string value.
+func first(m *jsonv.Value, keys ...string) string {
 	for _, k := range keys {
-		if s := jsonString(m[k]); s != "" {
+		if s := jsonString(m.Get(k)); s != "" {
 			return s
 		}
 	}
@@ -92,18 +90,22 @@ func first(m map[string]json.RawMessage, keys ...string) string {
 // squash lowercases s and drops everything but letters and digits, so that
 // "VersionConflict", "version_conflict" and "version-conflict" compare equal.
 func squash(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
+	var buf [64]byte
+	return string(appendSquash(buf[:0], s))
+}
+
+// appendSquash appends the squashed form of s (see squash) to dst.
+func appendSquash(dst []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-			b.WriteByte(c)
+			dst = append(dst, c)
 		case c >= 'A' && c <= 'Z':
-			b.WriteByte(c + 'a' - 'A')
+			dst = append(dst, c+'a'-'A')
 		}
 	}
-	return b.String()
+	return dst
 }
 
 // asciiLower lowercases ASCII letters only, so that indexes into the result
@@ -116,13 +118,4 @@ func asciiLower(s string) string {
 		}
 	}
 	return string(b)
-}
-
-func hasControl(b []byte) bool {
-	for _, c := range b {
-		if c < 0x20 || c == '"' {
-			return true
-		}
-	}
-	return false
 }
