@@ -155,7 +155,11 @@ func matchCouchDB(in *input, cf *Conflict) bool {
 	case "file_exists":
 		cf.Kind = Duplicate
 	case "conflict":
+		// CouchDB says "Document update conflict." for a stale _rev and
+		// for a create that finds the document: only the request decides,
+		// never the wording.
 		cf.Kind = ambiguous(in.req)
+		in.final = true
 	}
 	return true
 }

@@ -123,9 +123,10 @@
 //	read.go       the recovery read: same origin, no redirects
 //	base.go       merge bases: WithBase and the cache of representations read
 //	idempotency.go keys: attach, derive, KeyFor
-//	kind.go, conflict.go, classify.go, dialects*.go, vocabulary.go
-//	              classification: Kind, Conflict, Classify, the dialects of
-//	              known servers, the common vocabulary of codes and phrases
+//	kind.go, conflict.go, classify.go, walk.go, dialects*.go, vocabulary.go
+//	              classification: Kind, Conflict, Classify; a bounded walk of
+//	              any JSON body for codes and messages, scored; the dialects
+//	              of known servers as priors; the shared vocabulary
 //	errors.go, result.go, events.go, update.go
 //
 // A dialect is a match function in dialects.go or dialects_apis.go, listed

@@ -139,6 +139,9 @@ var reasonKinds = map[string]Kind{
 	"locked": Locked, "resourcelocked": Locked, "anotheroperationinprogress": Locked,
 	"operationinprogress": Locked, "concurrentmodification": Locked, "locktimeout": Locked,
 	"leasealreadypresent": Locked, "conditionalrequestconflict": Locked, "operationaborted": Locked,
+	// Azure Storage: another holder's lease stands in the way.
+	"leaseidmissing": Locked, "leaseidmismatchwithbloboperation": Locked,
+	"leaseidmismatchwithcontaineroperation": Locked, "leaseisbreakingandcannotbeacquired": Locked,
 	"resourcebusy": Locked, "busy": Locked, "transactionconflict": Locked, "40001": Locked,
 	// precondition required
 	"preconditionrequired": PreconditionRequired,

@@ -31,6 +31,7 @@
 //	status:              409 Conflict
 //	reason:              conflict
 //	dialect:             couchdb
+//	evidence:            request
 //	heuristic:           no
 //	message:             Document update conflict.
 //	request:             PUT /reports/doc7?rev=1-967a00dff5e02add41819138abb3284d
@@ -191,6 +192,7 @@ type report struct {
 	Reason             string   `json:"reason,omitempty"`
 	Dialect            string   `json:"dialect,omitempty"`
 	Heuristic          *bool    `json:"heuristic,omitempty"` // set for a conflict
+	Evidence           string   `json:"evidence,omitempty"`  // what decided the kind
 	Message            string   `json:"message,omitempty"`
 	Field              string   `json:"field,omitempty"`
 	CurrentVersion     string   `json:"current_version,omitempty"`
@@ -231,6 +233,7 @@ func newReport(resp *http.Response, cf *conflict.Conflict) *report {
 		Reason:             cf.Reason,
 		Dialect:            cf.Dialect,
 		Heuristic:          &heuristic,
+		Evidence:           string(cf.Evidence),
 		Message:            cf.Message,
 		Field:              cf.Field,
 		CurrentVersion:     cf.CurrentVersion,
@@ -268,6 +271,7 @@ func (r *report) writeText(w io.Writer) {
 	line("status", status)
 	line("reason", r.Reason)
 	line("dialect", r.Dialect)
+	line("evidence", r.Evidence)
 	line("heuristic", map[bool]string{false: "no", true: "yes (inferred from the message's wording)"}[*r.Heuristic])
 	line("message", r.Message)
 	line("field", r.Field)

@@ -39,7 +39,7 @@ var classifyCases = []struct {
 		},
 		json: map[string]any{
 			"conflict": true, "status": 409.0, "kind": "stale_version", "reason": "conflict",
-			"dialect": "couchdb", "heuristic": false, "message": "Document update conflict.",
+			"dialect": "couchdb", "evidence": "request", "heuristic": false, "message": "Document update conflict.",
 			"request": "PUT /reports/doc7?rev=1-967a00dff5e02add41819138abb3284d",
 			"action": map[string]any{
 				"strategy":    "refresh_merge",
@@ -60,7 +60,7 @@ var classifyCases = []struct {
 		},
 		json: map[string]any{
 			"conflict": true, "status": 409.0, "kind": "duplicate", "reason": "AlreadyExists",
-			"dialect": "kubernetes", "heuristic": false,
+			"dialect": "kubernetes", "evidence": "reason", "heuristic": false,
 			"message":     `jobs.batch "pipeline-19ee700c-fix6" already exists`,
 			"existing_id": "pipeline-19ee700c-fix6",
 			"request":     "POST /apis/batch/v1/namespaces/ci/jobs",
@@ -84,7 +84,8 @@ var classifyCases = []struct {
 			"default client:      abort: the resource's current state forbids this change",
 		},
 		json: map[string]any{
-			"conflict": true, "status": 409.0, "kind": "invalid_transition", "dialect": "problem",
+			"conflict": true, "status": 409.0, "kind": "invalid_transition", "dialect": "problem", "evidence": "reason",
+			"reason":    "https://api.example.com/problems/invalid-transition",
 			"heuristic": false, "message": "Order 1234 is shipped and can no longer be cancelled.",
 			"current_state": "shipped", "allowed_transitions": []any{"deliver", "return"},
 			"request_id":   "7c1a5e0b-58c4-4a55-9d0f-3b0f1a2d9e61",
@@ -105,7 +106,7 @@ var classifyCases = []struct {
 		},
 		json: map[string]any{
 			"conflict": true, "status": 409.0, "kind": "idempotency_in_use", "reason": "idempotency_key_in_use",
-			"dialect": "stripe", "heuristic": false,
+			"dialect": "stripe", "evidence": "reason", "heuristic": false,
 			"message":             "There is currently another in-progress request using this Idempotent Key (that probably means you submitted twice, and the other request is still going through): KG5LxwFBepaKHyUD. Please try again later.",
 			"retry_after_seconds": 2.0, "request_id": "req_6Jm3LqzT0tqQXS", "request": "POST /v1/charges",
 			"action": map[string]any{"strategy": "wait", "description": "wait 2s (Retry-After) and re-send with the same idempotency key"},
@@ -121,7 +122,7 @@ var classifyCases = []struct {
 			"default client:      wait a jittered backoff (50ms to 2s) and re-send the request unchanged",
 		},
 		json: map[string]any{
-			"conflict": true, "status": 423.0, "kind": "locked", "dialect": "status", "heuristic": false,
+			"conflict": true, "status": 423.0, "kind": "locked", "dialect": "status", "evidence": "status", "heuristic": false,
 			"request": "PUT /files/alice/report.odt",
 			"action":  map[string]any{"strategy": "wait", "description": "wait a jittered backoff (50ms to 2s) and re-send the request unchanged"},
 		},
