@@ -24,15 +24,17 @@ func (c *mergeConfig) merge(base, ours, theirs []byte) ([]byte, error) {
 		}
 		return compactArg(ours, "ours")
 	}
-	b, err := parseArg(base, "base")
+	var p parser
+	defer p.done()
+	b, err := p.parse(0, base, "base")
 	if err != nil {
 		return nil, err
 	}
-	o, err := parseArg(ours, "ours")
+	o, err := p.parse(1, ours, "ours")
 	if err != nil {
 		return nil, err
 	}
-	t, err := parseArg(theirs, "theirs")
+	t, err := p.parse(2, theirs, "theirs")
 	if err != nil {
 		return nil, err
 	}

@@ -16,11 +16,13 @@ import (
 // must be valid JSON; errors are [*InvalidJSONError]s naming "doc" or
 // "patch". JSON text is handled as [Merge] describes.
 func ApplyPatch(doc, patch []byte) ([]byte, error) {
-	d, err := parseArg(doc, "doc")
+	var ps parser
+	defer ps.done()
+	d, err := ps.parse(0, doc, "doc")
 	if err != nil {
 		return nil, err
 	}
-	p, err := parseArg(patch, "patch")
+	p, err := ps.parse(1, patch, "patch")
 	if err != nil {
 		return nil, err
 	}
@@ -90,11 +92,13 @@ func appendPatched(out []byte, target, patch *jsonv.Value) []byte {
 // section 1 explains. Errors are [*InvalidJSONError]s naming "original" or
 // "modified". JSON text is handled as [Merge] describes.
 func CreatePatch(original, modified []byte) ([]byte, error) {
-	o, err := parseArg(original, "original")
+	var ps parser
+	defer ps.done()
+	o, err := ps.parse(0, original, "original")
 	if err != nil {
 		return nil, err
 	}
-	m, err := parseArg(modified, "modified")
+	m, err := ps.parse(1, modified, "modified")
 	if err != nil {
 		return nil, err
 	}
@@ -177,15 +181,17 @@ func appendDiff(out []byte, o, m *jsonv.Value) []byte {
 // naming "base", "patch" or "theirs". JSON text is handled as [Merge]
 // describes.
 func RebasePatch(base, patch, theirs []byte) ([]byte, error) {
-	b, err := parseArg(base, "base")
+	var ps parser
+	defer ps.done()
+	b, err := ps.parse(0, base, "base")
 	if err != nil {
 		return nil, err
 	}
-	p, err := parseArg(patch, "patch")
+	p, err := ps.parse(1, patch, "patch")
 	if err != nil {
 		return nil, err
 	}
-	t, err := parseArg(theirs, "theirs")
+	t, err := ps.parse(2, theirs, "theirs")
 	if err != nil {
 		return nil, err
 	}

@@ -73,7 +73,48 @@ func (e *SyntaxError) Error() string {
 // member names included (they are not copied), so the caller must not
 // modify data while it uses the tree.
 func Parse(data []byte) (Value, error) {
-	p := parser{data: data, s: unsafe.String(unsafe.SliceData(data), len(data)), stack: make([]Member, 0, 32)}
+	return ParseIn(data, nil)
+}
+
+// A Buffer holds the memory of a parsed tree, to be used again: a caller
+// that parses many documents, one after another, parses each into a Buffer
+// with ParseIn (a Buffer from a sync.Pool, say), and calls Reset before it
+// gives the Buffer back.
+type Buffer struct {
+	slab  []Member
+	stack []Member
+	seen  map[string]int
+}
+
+// Reset drops b's references into the documents parsed into it, so that a
+// pooled Buffer keeps no input alive.
+func (b *Buffer) Reset() {
+	clear(b.slab[:cap(b.slab)])
+	b.slab = b.slab[:0]
+}
+
+// ParseIn is Parse, with the tree's members stored in buf's memory (nil:
+// fresh memory). Parsing into buf again, or resetting it, ends the life of
+// the tree parsed into it before.
+func ParseIn(data []byte, buf *Buffer) (Value, error) {
+	p := parser{data: data, s: unsafe.String(unsafe.SliceData(data), len(data))}
+	if buf != nil {
+		p.stack, p.seen = buf.stack[:0], buf.seen
+		if need := countMembers(data); cap(buf.slab) >= need {
+			p.slab = buf.slab[:0]
+		} else {
+			p.slab = make([]Member, 0, need)
+		}
+		defer func() {
+			buf.stack, buf.seen = p.stack[:0], p.seen
+			if cap(p.slab) > cap(buf.slab) {
+				buf.slab = p.slab[:0] // the larger slab serves the next parse
+			}
+		}()
+	}
+	if p.stack == nil {
+		p.stack = make([]Member, 0, 32)
+	}
 	p.skipWS()
 	if p.pos >= len(p.data) {
 		return Value{}, p.errorf("unexpected end of JSON input")
@@ -387,7 +428,7 @@ func (p *parser) take(base int) []Member {
 	if cap(p.slab)-len(p.slab) < n {
 		// Every member but the first of a container follows a comma, so
 		// this bound makes one slab enough.
-		if p.slab == nil {
+		if cap(p.slab) == 0 {
 			p.slab = make([]Member, 0, max(n, countMembers(p.data)))
 		} else {
 			p.slab = make([]Member, 0, max(n, 64))
