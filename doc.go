@@ -123,7 +123,8 @@
 //	read.go       the recovery read: same origin, no redirects
 //	base.go       merge bases: WithBase and the cache of representations read
 //	idempotency.go keys: attach, derive, KeyFor
-//	kind.go, conflict.go, classify.go, walk.go, dialects*.go, vocabulary.go
+//	kind.go, conflict.go, classify.go, decide.go, walk*.go, dialects*.go,
+//	vocabulary.go
 //	              classification: Kind, Conflict, Classify; a bounded walk of
 //	              any JSON body for codes and messages, scored; the dialects
 //	              of known servers as priors; the shared vocabulary
