@@ -99,7 +99,7 @@ func (s *Server) documentReply(status int, id string, d *document) *reply {
 	switch {
 	case s.sendsETag():
 		rep.header.Set("ETag", etag(d.version))
-	case s.cfg.versionIn == VersionCustomHeader:
+	case s.cfg.versionIn == VersionCustomHeader, s.cfg.versionIn == VersionQuery:
 		rep.header.Set(s.cfg.names.Header, strconv.Itoa(d.version))
 	}
 	if status == http.StatusCreated {
@@ -281,8 +281,12 @@ func parsePointer(p string) ([]string, bool) {
 	return segs, true
 }
 
-// getPath returns the value at path in obj, nil if absent.
+// getPath returns the value at path in obj, nil if absent or if path is
+// empty (no version field).
 func getPath(obj map[string]any, path []string) any {
+	if len(path) == 0 {
+		return nil
+	}
 	var v any = obj
 	for _, seg := range path {
 		m, ok := v.(map[string]any)
@@ -297,6 +301,9 @@ func getPath(obj map[string]any, path []string) any {
 // setPath returns obj with v at path, creating objects on the way; objects
 // on the way are copied, so obj is not modified.
 func setPath(obj map[string]any, path []string, v any) map[string]any {
+	if len(path) == 0 {
+		return obj
+	}
 	out := maps.Clone(obj)
 	if out == nil {
 		out = map[string]any{}
@@ -313,8 +320,8 @@ func setPath(obj map[string]any, path []string, v any) map[string]any {
 // deletePath returns obj without the member at path; objects on the way
 // are copied, so obj is not modified.
 func deletePath(obj map[string]any, path []string) map[string]any {
-	if obj == nil {
-		return nil
+	if obj == nil || len(path) == 0 {
+		return obj
 	}
 	if _, ok := obj[path[0]]; !ok {
 		return obj

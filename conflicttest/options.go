@@ -30,8 +30,9 @@ const (
 	// any other N that it must be at version N. Either failing is answered
 	// 412 Precondition Failed, as a stale version (the dialect's stale
 	// reason). Replies carry no ETag: the version is the body's "version"
-	// field. If-Match, If-None-Match and a "version" field in the body are
-	// ignored.
+	// field, and the X-Version header (as Cloud Storage's downloads carry
+	// x-goog-generation). If-Match, If-None-Match and a "version" field in
+	// the body are ignored.
 	VersionQuery
 
 	// VersionCustomHeader accepts the request header X-Version: N (N=0: the
@@ -69,7 +70,11 @@ type VersionNames struct {
 	// "/metadata/resourceVersion" or "/generation" to mimic other APIs.
 	// Intermediate objects are created in replies as needed. The version is
 	// written as a JSON number; a renamed field also accepts it as a string
-	// of digits, as Kubernetes and Cloud Storage write theirs.
+	// of digits, as Kubernetes and Cloud Storage write theirs. "-" keeps
+	// the version out of bodies altogether, for [VersionQuery] and
+	// [VersionCustomHeader], whose replies carry it in the header (as Cloud
+	// Storage's media downloads carry x-goog-generation and not the
+	// object's metadata).
 	Field string
 
 	// Query is the query parameter of [VersionQuery]: "ifVersionMatch" by
@@ -178,7 +183,8 @@ func WithLatency(d time.Duration) Option {
 
 // WithVersionNames renames where documents carry their version (see
 // [VersionNames]); empty names keep their defaults. [NewServer] panics if
-// Field is not a JSON Pointer with at least one segment.
+// Field is neither a JSON Pointer with at least one segment nor "-" (which
+// needs VersionQuery or VersionCustomHeader).
 func WithVersionNames(n VersionNames) Option {
 	return func(c *config) {
 		if n.Field != "" {

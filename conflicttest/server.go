@@ -66,11 +66,17 @@ func NewUnstartedServer(opts ...Option) *Server {
 	default:
 		cfg.versionIn = VersionEither
 	}
-	path, ok := parsePointer(cfg.names.Field)
-	if !ok {
-		panic(fmt.Sprintf("conflicttest: VersionNames.Field %q is not a JSON Pointer with at least one segment", cfg.names.Field))
+	if cfg.names.Field == "-" {
+		if cfg.versionIn != VersionQuery && cfg.versionIn != VersionCustomHeader {
+			panic(fmt.Sprintf("conflicttest: VersionNames.Field \"-\" needs VersionQuery or VersionCustomHeader, not %s", cfg.versionIn))
+		}
+	} else {
+		path, ok := parsePointer(cfg.names.Field)
+		if !ok {
+			panic(fmt.Sprintf("conflicttest: VersionNames.Field %q is not a JSON Pointer with at least one segment", cfg.names.Field))
+		}
+		cfg.fieldPath = path
 	}
-	cfg.fieldPath = path
 	s := &Server{
 		cfg:        cfg,
 		docs:       map[string]*document{},

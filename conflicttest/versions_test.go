@@ -15,8 +15,8 @@ func TestVersionQuery(t *testing.T) {
 	// A conditional create, by PUT.
 	r := do(t, srv, "PUT", "/documents/d1?ifVersionMatch=0", `{"title":"a"}`)
 	wantStatus(t, r, 201)
-	if et := r.header.Get("ETag"); et != "" {
-		t.Errorf("ETag %q in query mode", et)
+	if et, xv := r.header.Get("ETag"), r.header.Get("X-Version"); et != "" || xv != "1" {
+		t.Errorf("ETag %q, X-Version %q in query mode; want none and 1", et, xv)
 	}
 	if num(r.json(t), "version") != 1 {
 		t.Errorf("body %s, want version 1", r.body)
@@ -135,6 +135,23 @@ func TestVersionNames(t *testing.T) {
 	}
 	wantStatus(t, do(t, q, "POST", "/documents?name=o&ifGenerationMatch=0", `{"a":2}`), 412)
 	wantStatus(t, do(t, q, "POST", "/documents?name=o&ifVersionMatch=1", `{"a":2}`), 428)
+
+	// "-": no version in bodies; the header says it.
+	g := newServer(t, conflicttest.WithVersionIn(conflicttest.VersionQuery),
+		conflicttest.WithVersionNames(conflicttest.VersionNames{Field: "-", Query: "ifGenerationMatch", Header: "X-Goog-Generation"}))
+	r = do(t, g, "POST", "/documents?name=o&ifGenerationMatch=0", `{"a":1,"version":5}`)
+	if r.status != 201 || string(r.body) != `{"a":1,"version":5}` || r.header.Get("X-Goog-Generation") != "1" {
+		t.Errorf("no-field create: %d %s %v", r.status, r.body, r.header)
+	}
+	wantStatus(t, do(t, g, "POST", "/documents?name=o&ifGenerationMatch=1", `{"a":2}`), 200)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error(`Field "-" with VersionBody did not panic`)
+			}
+		}()
+		conflicttest.NewUnstartedServer(conflicttest.WithVersionNames(conflicttest.VersionNames{Field: "-"}))
+	}()
 
 	h := newServer(t, conflicttest.WithVersionIn(conflicttest.VersionCustomHeader),
 		conflicttest.WithVersionNames(conflicttest.VersionNames{Header: "X-Goog-Generation"}))
