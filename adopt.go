@@ -82,6 +82,12 @@ func (st *call) adoptable(ours, existing []byte) error {
 		}
 		return errForeign
 	}
+	if st.rule != nil && st.rule.Creates && len(bytes.TrimSpace(ours)) == 0 && st.body.replayable() {
+		// A bodiless create-if-absent (an Azure container, a CouchDB
+		// database, a WebDAV collection) means "make sure it exists":
+		// whatever exists at its URL is what it meant to create.
+		return nil
+	}
 	ex, err := jsonv.Parse(existing)
 	if err != nil || ex.Kind != jsonv.Object {
 		return errForeign

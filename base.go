@@ -42,7 +42,11 @@ func (st *call) baseFor(ours []byte) ([]byte, bool) {
 		return b, true
 	}
 	if v := precondition(st.tmpl, ours, st.versions()); v != "" {
-		return st.c.bases.get(cacheKey(st.orig.URL, st.orig.Header, v))
+		u, err := st.readURL()
+		if err != nil {
+			return nil, false
+		}
+		return st.c.bases.get(cacheKey(u, st.orig.Header, v))
 	}
 	return nil, false
 }
@@ -169,7 +173,7 @@ func (c *Client) remember(req *http.Request, resp *http.Response, limit int64) {
 	if len(vs) == 1 && vs[0].Read.kind == inHeader && vs[0].Read.name == "Etag" && strongETag(rh) == "" {
 		return // no strong ETag: nothing could be merged against this read
 	}
-	u, h := req.URL, req.Header
+	u, h := withoutVersions(req.URL, vs), req.Header
 	resp.Body = &teeBody{rc: resp.Body, limit: limit, done: func(data []byte) {
 		vals, _, err := readVersions(rh, data, vs)
 		if err != nil {

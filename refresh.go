@@ -218,13 +218,9 @@ func (st *call) current(resp *http.Response, cf *Conflict, base []byte) (*curren
 		st.emit(Event{Step: StepRefresh, Kind: cf.Kind})
 		return cur, nil
 	}
-	target := st.orig.URL
-	if st.rule != nil && st.rule.Refresh != nil {
-		u, err := st.orig.URL.Parse(st.rule.Refresh(st.orig))
-		if err != nil {
-			return nil, &halt{reason: ErrUnrecoverable, err: fmt.Errorf("refresh URL: %w", err)}
-		}
-		target = u
+	target, err := st.readURL()
+	if err != nil {
+		return nil, &halt{reason: ErrUnrecoverable, err: err}
 	}
 	vs := st.versions()
 	for wait := 0; ; wait++ {
@@ -233,7 +229,6 @@ func (st *call) current(resp *http.Response, cf *Conflict, base []byte) (*curren
 			return nil, why
 		}
 		cur := &current{data: data, resp: r, etag: strongETag(r.Header)}
-		var err error
 		cur.vals, cur.raws, err = readVersions(r.Header, data, vs)
 		if errors.Is(err, errWeakETag) && st.rule != nil && st.rule.WeakETagRetry > 0 &&
 			time.Since(st.start) < st.rule.WeakETagRetry {

@@ -70,8 +70,11 @@ type Rule struct {
 
 	// Creates says the endpoint creates a resource, so that a duplicate
 	// may be adopted: for a PUT that creates without If-None-Match: * (an
-	// Azure container, a WebDAV collection). POST requests, and PUT requests
-	// with If-None-Match: *, are creates without it.
+	// Azure container, a CouchDB database, a WebDAV collection). POST
+	// requests, and PUT requests with If-None-Match: *, are creates without
+	// it. A create of such an endpoint sent with an empty body means "make
+	// sure it exists": when it meets a duplicate, whatever exists is adopted
+	// (unless AdoptIf says otherwise), since there is nothing to compare.
 	Creates bool
 
 	// Statuses are extra status codes that count as conflicts on this

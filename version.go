@@ -268,3 +268,42 @@ func applyVersions(h http.Header, u *url.URL, body []byte, vs []Version, vals []
 	}
 	return body, nil
 }
+
+// withoutVersions returns u without the query parameters that carry vs: a
+// representation is the same whatever precondition a write to it carries,
+// so merge bases are remembered and found under this URL.
+func withoutVersions(u *url.URL, vs []Version) *url.URL {
+	if u.RawQuery == "" {
+		return u
+	}
+	var q url.Values
+	for _, v := range vs {
+		if v.Send.kind != inQuery {
+			continue
+		}
+		if q == nil {
+			q = u.Query()
+		}
+		q.Del(v.Send.name)
+	}
+	if q == nil {
+		return u
+	}
+	r := *u
+	r.RawQuery = q.Encode()
+	return &r
+}
+
+// readURL returns the URL the call's endpoint is read from: the rule's
+// Refresh URL, or the request's own, without its version parameters.
+func (st *call) readURL() (*url.URL, error) {
+	target := st.orig.URL
+	if st.rule != nil && st.rule.Refresh != nil {
+		u, err := st.orig.URL.Parse(st.rule.Refresh(st.orig))
+		if err != nil {
+			return nil, fmt.Errorf("refresh URL: %w", err)
+		}
+		target = u
+	}
+	return withoutVersions(target, st.versions()), nil
+}

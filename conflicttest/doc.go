@@ -46,6 +46,7 @@
 //
 //	GET    /documents/{id}          a JSON object with "version" and ETag: "N"
 //	PUT    /documents/{id}          replace (If-Match and/or "version"; If-None-Match: * creates)
+//	POST   /documents?name={id}     create or replace document id, as an upload; same preconditions
 //	PATCH  /documents/{id}          RFC 7396 merge patch, same preconditions
 //	DELETE /documents/{id}          delete, same preconditions
 //	POST   /users                   create {"email","name"}; email is unique
@@ -60,6 +61,19 @@
 //
 // The Server owns the "version" field of documents: versions start at 1 and
 // grow by one with every committed write, whatever the client sent.
+//
+// # Version locations
+//
+// [WithVersionIn] says where a write carries its version: If-Match, the
+// body's "version" field or both (the default), a query parameter
+// ?ifVersionMatch=N as Cloud Storage's ifGenerationMatch ([VersionQuery]), or
+// a custom header X-Version: N ([VersionCustomHeader]), where N=0 is a
+// conditional create that must not find the document. [WithVersionNames]
+// renames the field, parameter and header ("/_rev",
+// "/metadata/resourceVersion", "ifGenerationMatch"), so that a Server speaks
+// the shape of a known API. [WithWeakETags] gives weak ETags for a moment
+// after each write, and [WithBareConflicts] strips conflict bodies, as
+// WebDAV servers send them.
 //
 // # Idempotency keys
 //

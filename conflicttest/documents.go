@@ -5,23 +5,30 @@ import (
 	"maps"
 	"mime"
 	"net/http"
+	"strconv"
+	"strings"
 )
 
-// document is one stored JSON object. body never holds "version": the
+// document is one stored JSON object. body never holds the version: the
 // Server adds it on the way out.
 type document struct {
-	body    map[string]any
-	version int
-	deleted bool // a tombstone keeps the version, so a re-create continues the sequence
+	body      map[string]any
+	version   int
+	deleted   bool // a tombstone keeps the version, so a re-create continues the sequence
+	weakReads int  // reads left that carry a weak ETag (WithWeakETags)
 }
 
-// representation returns the document as clients see it, with "version".
-func (d *document) representation() map[string]any {
+// representation returns the document as clients see it: with its version
+// at the version field, except under VersionCustomHeader, whose replies
+// carry it in a header.
+func (s *Server) representation(d *document) map[string]any {
 	m := maps.Clone(d.body)
 	if m == nil {
 		m = map[string]any{}
 	}
-	m["version"] = d.version
+	if s.cfg.versionIn != VersionCustomHeader {
+		m = setPath(m, s.cfg.fieldPath, d.version)
+	}
 	return m
 }
 
@@ -40,8 +47,9 @@ func (s *Server) PutDocument(id string, body string) (version int) {
 	return s.commitDocument(id, obj, false)
 }
 
-// Document returns document id as GET would (with its "version" member),
-// and its version. ok is false if there is no such document.
+// Document returns document id as GET would (with its version member,
+// except under [VersionCustomHeader]), and its version. ok is false if there
+// is no such document.
 func (s *Server) Document(id string) (body []byte, version int, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -49,13 +57,13 @@ func (s *Server) Document(id string) (body []byte, version int, ok bool) {
 	if d == nil || d.deleted {
 		return nil, 0, false
 	}
-	return marshal(d.representation()), d.version, true
+	return marshal(s.representation(d)), d.version, true
 }
 
 // commitDocument stores obj as the next version of id and logs it; viaHTTP
 // also counts a commit. The caller holds s.mu.
 func (s *Server) commitDocument(id string, obj map[string]any, viaHTTP bool) int {
-	delete(obj, "version")
+	obj = deletePath(obj, s.cfg.fieldPath)
 	d := s.docs[id]
 	if d == nil {
 		d = &document{}
@@ -63,6 +71,7 @@ func (s *Server) commitDocument(id string, obj map[string]any, viaHTTP bool) int
 	}
 	d.body, d.deleted = obj, false
 	d.version++
+	d.weakReads = s.cfg.weakReads
 	s.stats.Versions[id] = append(s.stats.Versions[id], d.version)
 	if viaHTTP {
 		s.stats.Commits++
@@ -78,12 +87,20 @@ func (s *Server) live(id string) *document {
 	return nil
 }
 
-// documentReply is a document as a 200 or 201 reply, with ETag unless
-// versions travel in the body only.
+// sendsETag reports whether replies carry an ETag.
+func (s *Server) sendsETag() bool {
+	return s.cfg.versionIn == VersionEither || s.cfg.versionIn == VersionHeader
+}
+
+// documentReply is a document as a 200 or 201 reply, with ETag where
+// versions are entity tags, or the custom version header.
 func (s *Server) documentReply(status int, id string, d *document) *reply {
-	rep := jsonReply(status, "application/json", d.representation())
-	if s.cfg.versionIn != VersionBody {
+	rep := jsonReply(status, "application/json", s.representation(d))
+	switch {
+	case s.sendsETag():
 		rep.header.Set("ETag", etag(d.version))
+	case s.cfg.versionIn == VersionCustomHeader, s.cfg.versionIn == VersionQuery:
+		rep.header.Set(s.cfg.names.Header, strconv.Itoa(d.version))
 	}
 	if status == http.StatusCreated {
 		rep.header.Set("Location", "/documents/"+id)
@@ -97,7 +114,12 @@ func (s *Server) getDocument(c *call) *reply {
 	if d == nil {
 		return s.notFound(c, "documents", id)
 	}
-	return s.documentReply(http.StatusOK, id, d)
+	rep := s.documentReply(http.StatusOK, id, d)
+	if s.sendsETag() && d.weakReads > 0 {
+		d.weakReads-- // inside the second of a write
+		rep.header.Set("ETag", "W/"+etag(d.version))
+	}
+	return rep
 }
 
 // putDocument replaces a document; with If-None-Match: * it creates one.
@@ -111,7 +133,35 @@ func (s *Server) putDocument(c *call) *reply {
 		return s.fail(c, kindBadRequest, http.StatusBadRequest, "the body must be a JSON object")
 	}
 	d := s.live(id)
-	if rep := s.checkPreconditions(c, id, d, obj["version"]); rep != nil {
+	if rep := s.checkPreconditions(c, id, d, getPath(obj, s.cfg.fieldPath), false); rep != nil {
+		return rep
+	}
+	status := http.StatusOK
+	if d == nil {
+		status = http.StatusCreated
+	}
+	s.commitDocument(id, obj, true)
+	return s.documentReply(status, id, s.docs[id])
+}
+
+// insertDocument is POST /documents?name={id}: an upload that creates
+// document id or replaces it, as Cloud Storage's objects.insert does, under
+// the same preconditions as PUT (with VersionQuery, ifVersionMatch=0 makes
+// it a conditional create).
+func (s *Server) insertDocument(c *call) *reply {
+	id := c.r.URL.Query().Get("name")
+	if id == "" {
+		return s.fail(c, kindBadRequest, http.StatusBadRequest, `the query parameter "name" names the document`)
+	}
+	if rep := s.requireJSON(c, "application/json"); rep != nil {
+		return rep
+	}
+	obj, ok := decodeObject(c.body)
+	if !ok {
+		return s.fail(c, kindBadRequest, http.StatusBadRequest, "the body must be a JSON object")
+	}
+	d := s.live(id)
+	if rep := s.checkPreconditions(c, id, d, getPath(obj, s.cfg.fieldPath), true); rep != nil {
 		return rep
 	}
 	status := http.StatusOK
@@ -133,16 +183,20 @@ func (s *Server) patchDocument(c *call) *reply {
 		return s.fail(c, kindBadRequest, http.StatusBadRequest, "the merge patch must be a JSON object")
 	}
 	d := s.live(id)
-	if rep := s.checkPreconditions(c, id, d, patch["version"]); rep != nil {
+	if rep := s.checkPreconditions(c, id, d, getPath(patch, s.cfg.fieldPath), false); rep != nil {
 		return rep
 	}
-	delete(patch, "version")
+	if d == nil { // a conditional create cannot be a patch
+		return s.notFound(c, "documents", id)
+	}
+	patch = deletePath(patch, s.cfg.fieldPath)
 	s.commitDocument(id, mergePatch(d.body, patch), true)
 	return s.documentReply(http.StatusOK, id, d)
 }
 
-// deleteDocument deletes a document. The precondition may be If-Match or
-// an optional JSON body {"version": N}.
+// deleteDocument deletes a document. The precondition may be If-Match (or
+// the query parameter or custom header of the Server's mode) or an optional
+// JSON body with the version field.
 func (s *Server) deleteDocument(c *call) *reply {
 	id := c.r.PathValue("id")
 	var bodyVersion any
@@ -151,11 +205,14 @@ func (s *Server) deleteDocument(c *call) *reply {
 		if !ok {
 			return s.fail(c, kindBadRequest, http.StatusBadRequest, "a DELETE body must be a JSON object")
 		}
-		bodyVersion = obj["version"]
+		bodyVersion = getPath(obj, s.cfg.fieldPath)
 	}
 	d := s.live(id)
-	if rep := s.checkPreconditions(c, id, d, bodyVersion); rep != nil {
+	if rep := s.checkPreconditions(c, id, d, bodyVersion, false); rep != nil {
 		return rep
+	}
+	if d == nil {
+		return s.notFound(c, "documents", id)
 	}
 	d.deleted, d.body = true, nil
 	s.stats.Commits++
@@ -210,4 +267,72 @@ func singular(collection string) string {
 		return "category"
 	}
 	return collection
+}
+
+// parsePointer parses a JSON Pointer with at least one segment.
+func parsePointer(p string) ([]string, bool) {
+	if !strings.HasPrefix(p, "/") {
+		return nil, false
+	}
+	segs := strings.Split(p[1:], "/")
+	for i, seg := range segs {
+		segs[i] = strings.NewReplacer("~1", "/", "~0", "~").Replace(seg)
+	}
+	return segs, true
+}
+
+// getPath returns the value at path in obj, nil if absent or if path is
+// empty (no version field).
+func getPath(obj map[string]any, path []string) any {
+	if len(path) == 0 {
+		return nil
+	}
+	var v any = obj
+	for _, seg := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[seg]
+	}
+	return v
+}
+
+// setPath returns obj with v at path, creating objects on the way; objects
+// on the way are copied, so obj is not modified.
+func setPath(obj map[string]any, path []string, v any) map[string]any {
+	if len(path) == 0 {
+		return obj
+	}
+	out := maps.Clone(obj)
+	if out == nil {
+		out = map[string]any{}
+	}
+	if len(path) == 1 {
+		out[path[0]] = v
+		return out
+	}
+	inner, _ := out[path[0]].(map[string]any)
+	out[path[0]] = setPath(inner, path[1:], v)
+	return out
+}
+
+// deletePath returns obj without the member at path; objects on the way
+// are copied, so obj is not modified.
+func deletePath(obj map[string]any, path []string) map[string]any {
+	if obj == nil || len(path) == 0 {
+		return obj
+	}
+	if _, ok := obj[path[0]]; !ok {
+		return obj
+	}
+	out := maps.Clone(obj)
+	if len(path) == 1 {
+		delete(out, path[0])
+		return out
+	}
+	if inner, ok := out[path[0]].(map[string]any); ok {
+		out[path[0]] = deletePath(inner, path[1:])
+	}
+	return out
 }

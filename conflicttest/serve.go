@@ -143,8 +143,22 @@ func (s *Server) render(c *call, e *apiError) *reply {
 	if e.kind == kindDuplicate && s.cfg.location && location != "" {
 		rep.header.Set("Location", "/"+e.collection+"/"+location)
 	}
-	if e.kind == kindStale && e.current != nil && s.cfg.versionIn != VersionBody {
-		rep.header.Set("ETag", etag(e.version))
+	if e.kind == kindStale && e.current != nil {
+		switch {
+		case s.sendsETag():
+			rep.header.Set("ETag", etag(e.version))
+		case s.cfg.versionIn == VersionCustomHeader:
+			rep.header.Set(s.cfg.names.Header, strconv.Itoa(e.version))
+		}
+	}
+	if s.cfg.bareConflicts {
+		switch rep.status {
+		case http.StatusConflict, http.StatusPreconditionFailed, http.StatusLocked:
+			rep.body = nil
+			for _, k := range []string{"Content-Type", "X-Ms-Error-Code"} {
+				rep.header.Del(k)
+			}
+		}
 	}
 	return rep
 }

@@ -61,8 +61,21 @@ func NewUnstartedServer(opts ...Option) *Server {
 	if _, ok := renderers[cfg.dialect]; !ok {
 		panic(fmt.Sprintf("conflicttest: unknown dialect %q (want one of %v)", cfg.dialect, Dialects()))
 	}
-	if cfg.versionIn != VersionHeader && cfg.versionIn != VersionBody {
+	switch cfg.versionIn {
+	case VersionHeader, VersionBody, VersionQuery, VersionCustomHeader:
+	default:
 		cfg.versionIn = VersionEither
+	}
+	if cfg.names.Field == "-" {
+		if cfg.versionIn != VersionQuery && cfg.versionIn != VersionCustomHeader {
+			panic(fmt.Sprintf("conflicttest: VersionNames.Field \"-\" needs VersionQuery or VersionCustomHeader, not %s", cfg.versionIn))
+		}
+	} else {
+		path, ok := parsePointer(cfg.names.Field)
+		if !ok {
+			panic(fmt.Sprintf("conflicttest: VersionNames.Field %q is not a JSON Pointer with at least one segment", cfg.names.Field))
+		}
+		cfg.fieldPath = path
 	}
 	s := &Server{
 		cfg:        cfg,
@@ -110,6 +123,7 @@ func (s *Server) Handler() http.Handler {
 // routePatterns lists every route in registration order; fault routes must
 // be among them.
 var routePatterns = []string{
+	"POST /documents",
 	"GET /documents/{id}",
 	"PUT /documents/{id}",
 	"PATCH /documents/{id}",
@@ -129,6 +143,7 @@ var routePatterns = []string{
 // reply carries a request id and its status is counted.
 func (s *Server) routes() http.Handler {
 	handlers := map[string]handlerFunc{
+		"POST /documents":            s.insertDocument,
 		"GET /documents/{id}":        s.getDocument,
 		"PUT /documents/{id}":        s.putDocument,
 		"PATCH /documents/{id}":      s.patchDocument,

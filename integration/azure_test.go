@@ -9,10 +9,10 @@ import (
 // container with 409 ContainerAlreadyExists, and lease problems with 409 or
 // 412 and a Lease* code, in x-ms-error-code and an XML body
 // (azurite/PROBE.md). Its version is a strong ETag.
-var (
-	azureContainers = endpoint{pattern: "PUT /devstoreaccount1/{container}", adoptAny: true}
-	azureBlobs      = endpoint{pattern: "PUT /devstoreaccount1/{container}/{blob...}", mergeJSON: true}
-)
+// The client is configured by preset.AzureBlob alone: containers created
+// if absent, blobs merged on a stale If-Match, lease codes classified
+// Locked.
+func azurePreset() serverPreset { return serverPreset{name: "azure-blob", base: azureURL()} }
 
 // containerURL returns the container's URL with the SAS; extra is more query.
 func containerURL(name, extra string) string {
@@ -56,12 +56,13 @@ func with(h map[string]string, kv ...string) map[string]string {
 }
 
 // Creating a container that already exists (409 ContainerAlreadyExists) is
-// adopted. The create has no body and the existing container reads as an
-// empty 200, so the rule must say any existing container is ours (Same).
+// adopted through the preset. The create has no body and the existing
+// container reads as an empty 200: a bodiless create of a Creates rule
+// means "make sure it exists".
 func TestAzureContainerExistsAdopted(t *testing.T) {
 	name := azureContainer(t)
 	cnt := newCounter()
-	c := newLibClient(t, cnt, azureContainers)
+	c := newPresetClient(t, cnt, azurePreset())
 
 	resp, _, err := send(t, c, "PUT", containerURL(name, ""), nil, nil)
 	logRecovery(t, "create existing container", cnt, c)
@@ -79,14 +80,13 @@ func TestAzureContainerExistsAdopted(t *testing.T) {
 		t.Errorf("%d requests, want 2 (PUT 409, GET properties)", n)
 	}
 
-	// Without the Same override the default comparison cannot match a
-	// bodiless create with an empty existing resource: it aborts.
+	// Without the preset the PUT is no create: it aborts.
 	cnt.reset()
-	c.resetSteps()
-	plain := newLibClient(t, cnt, endpoint{pattern: azureContainers.pattern})
+	plain := newLibClient(t, cnt, endpoint{pattern: "PUT /devstoreaccount1/{container}"})
 	_, _, err = send(t, plain, "PUT", containerURL(name, ""), nil, nil)
-	a, isAbort := abortOf(err)
-	t.Logf("same create without Rule.Same: abort=%v %+v", isAbort, a)
+	if a, isAbort := abortOf(err); !isAbort || a.Kind != "duplicate" || cnt.count() != 1 {
+		t.Errorf("without the preset: %v after %d requests, want a duplicate abort after 1", err, cnt.count())
+	}
 }
 
 // A blob write on a stale If-Match (412 ConditionNotMet) is merged with
@@ -97,7 +97,7 @@ func TestAzureStaleBlobMerged(t *testing.T) {
 	must(t, "PUT", blob, []byte(`{"title":"draft","body":"hello","n":1}`), blockBlob, 201)
 
 	cnt := newCounter()
-	c := newLibClient(t, cnt, azureBlobs)
+	c := newPresetClient(t, cnt, azurePreset())
 
 	resp, ours, err := send(t, c, "GET", blob, nil, nil)
 	if err != nil || resp.StatusCode != 200 {
@@ -167,13 +167,14 @@ func TestAzureLeaseConflict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kind, code, ok := classify(resp)
-	t.Logf("PUT on a leased blob: %d %s; Classify: kind %s, reason %s (conflict %v)", resp.StatusCode, resp.Header.Get("x-ms-error-code"), kind, code, ok)
+	bare, _, _ := classify(resp)
+	kind, code, ok := presetClassify(t, azurePreset(), resp)
+	t.Logf("PUT on a leased blob: %d %s; Classify: kind %s without the preset, %s with it", resp.StatusCode, resp.Header.Get("x-ms-error-code"), bare, kind)
 	if !ok || resp.StatusCode != 412 || code != "LeaseIdMissing" {
 		t.Fatalf("want a 412 LeaseIdMissing conflict, got %d %q conflict=%v: %s", resp.StatusCode, code, ok, body)
 	}
 	if kind != "locked" {
-		t.Logf("NOTE: LeaseIdMissing is classified %s, not locked: the blob is leased, not stale", kind)
+		t.Errorf("LeaseIdMissing is classified %s with the preset, want locked: the blob is leased, not stale", kind)
 	}
 
 	t.Run("write without If-Match", func(t *testing.T) {
@@ -190,10 +191,13 @@ func TestAzureLeaseConflict(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		kind, code, _ := classify(resp)
+		kind, code, _ := presetClassify(t, azurePreset(), resp)
 		t.Logf("acquire a held lease: %d %s; Classify: kind %s", resp.StatusCode, code, kind)
+		if kind != "locked" {
+			t.Errorf("LeaseAlreadyPresent is %s, want locked", kind)
+		}
 		cnt := newCounter()
-		c := newLibClient(t, cnt, azureBlobs)
+		c := newPresetClient(t, cnt, azurePreset())
 		_, _, err = send(t, c, "PUT", lease, nil, acquire(leaseB, "15"))
 		logRecovery(t, "acquire held lease", cnt, c)
 		checkRecovery(t, err, kind, cnt, c)
@@ -205,7 +209,7 @@ func TestAzureLeaseConflict(t *testing.T) {
 // An empty If-Match value in extra is replaced by the ETag read.
 func leaseWrite(t *testing.T, blob string, write []byte, extra map[string]string, kind string) {
 	cnt := newCounter()
-	c := newLibClient(t, cnt, azureBlobs)
+	c := newPresetClient(t, cnt, azurePreset())
 	resp, _, err := send(t, c, "GET", blob, nil, nil)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("GET: %v %v", resp, err)
@@ -281,7 +285,7 @@ func TestAzureLeaseReleasedDuringWait(t *testing.T) {
 	must(t, "PUT", lease, nil, acquire(leaseA, "-1"), 201)
 
 	cnt := newCounter()
-	c := newLibClient(t, cnt, azureBlobs)
+	c := newPresetClient(t, cnt, azurePreset())
 	released := false
 	// The holder lets go while the client waits (the hook runs on the
 	// calling goroutine, before the wait).

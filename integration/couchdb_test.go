@@ -24,19 +24,23 @@ func couchDB(t *testing.T) string {
 // rev (PROBE.md B5, B6).
 var couchDocs = endpoint{pattern: "PUT /{db}/{id}", mergeJSON: true, versionField: "/_rev"}
 
+// couchPreset configures a client with preset.CouchDB alone.
+func couchPreset() serverPreset { return serverPreset{name: "couchdb", base: couchURL()} }
+
 // pouchdb-server ignores a body that is not sent as application/json: the
 // PUT succeeds and stores an empty document.
 var couchJSON = map[string]string{"Content-Type": "application/json", "Accept": "application/json"}
 
 // A write built on a stale _rev is merged with another writer's change to a
-// different field, and lands with both.
+// different field, and lands with both: the client is configured by
+// preset.CouchDB alone.
 func TestCouchDBStaleRevMerged(t *testing.T) {
 	db := couchDB(t)
 	doc := db + "/doc1"
 	must(t, "PUT", doc, []byte(`{"title":"draft","body":"hello","n":1}`), couchJSON, 201)
 
 	cnt := newCounter()
-	c := newLibClient(t, cnt, couchDocs)
+	c := newPresetClient(t, cnt, couchPreset())
 
 	// We read it through the client, which remembers it as the base.
 	resp, ours, err := send(t, c, "GET", doc, nil, couchJSON)
@@ -152,12 +156,36 @@ func TestCouchDBUpdateContention(t *testing.T) {
 	}
 }
 
+// A database created again (412 file_exists, a bodiless create) is
+// adopted through preset.CouchDB: PUT 412, GET the database.
+func TestCouchDBDatabaseExistsAdopted(t *testing.T) {
+	db := couchDB(t)
+	cnt := newCounter()
+	c := newPresetClient(t, cnt, couchPreset())
+	resp, out, err := send(t, c, "PUT", db, nil, couchJSON)
+	logRecovery(t, "create existing db", cnt, c)
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	r, ok := resultOf(resp)
+	if !ok || r.Outcome != "adopted" || r.Kind != "duplicate" || resp.StatusCode != 201 {
+		t.Errorf("status %d, result %+v (ok %v), want 201 adopted after a duplicate", resp.StatusCode, r, ok)
+	}
+	if got := decode(t, out); got["db_name"] == nil {
+		t.Errorf("adopted %s, want the database's info", out)
+	}
+	if n := cnt.count(); n != 2 {
+		t.Errorf("%d requests, want 2 (PUT 412, GET)", n)
+	}
+}
+
 // The conflicts a CouchDB client also meets, which the library cannot
-// recover today: a document created twice (409 conflict, indistinguishable
-// from a stale write), a database created twice (412 file_exists, bodiless),
-// and a DELETE whose version travels in ?rev=. Whatever the library makes
-// of them, it must not overwrite or delete anything; the log says what it
-// did.
+// recover: a document created twice (409 conflict, indistinguishable from
+// a stale write, with no base to merge on) and a DELETE whose version
+// travels in ?rev= (no merge for a delete). Whatever the library makes of
+// them, it must not overwrite or delete anything; the log says what it
+// did. (A database created twice is adopted: see
+// TestCouchDBDatabaseExistsAdopted.)
 func TestCouchDBOtherConflicts(t *testing.T) {
 	db := couchDB(t)
 	doc := db + "/doc1"
@@ -166,7 +194,7 @@ func TestCouchDBOtherConflicts(t *testing.T) {
 	must(t, "PUT", doc, []byte(`{"title":"theirs","n":2,"_rev":"`+rev1+`"}`), couchJSON, 201)
 
 	cnt := newCounter()
-	c := newLibClient(t, cnt, couchDocs, endpoint{pattern: "PUT /{db}"}, endpoint{pattern: "DELETE /{db}/{id}", mergeJSON: true})
+	c := newPresetClient(t, cnt, couchPreset())
 
 	try := func(what, method, u string, body []byte) {
 		t.Helper()
@@ -187,8 +215,6 @@ func TestCouchDBOtherConflicts(t *testing.T) {
 	}
 	// Created again without a _rev: another writer's document is there.
 	try("create existing doc", "PUT", doc, []byte(`{"title":"ours"}`))
-	// Created again: the database exists.
-	try("create existing db", "PUT", db, nil)
 	// Deleted on the first revision: stale.
 	try("delete on stale ?rev=", "DELETE", doc+"?rev="+rev1, nil)
 

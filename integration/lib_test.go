@@ -9,11 +9,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"sync"
 	"testing"
 
 	"github.com/go-conflict/conflict"
 	"github.com/go-conflict/conflict/jsonmerge"
+	"github.com/go-conflict/conflict/preset"
 )
 
 // endpoint is the endpoint knowledge a scenario gives the client.
@@ -24,10 +26,44 @@ type endpoint struct {
 	// versionField is a JSON Pointer to a version in the body ("/_rev");
 	// empty means the version travels as an ETag / If-Match.
 	versionField string
-	// adoptAny: a duplicate create adopts whatever exists at the URL. Needed
-	// for bodiless creates (Azure's PUT ?restype=container), whose existing
-	// resource (an empty 200) no default comparison can match.
-	adoptAny bool
+}
+
+// A server's preset (package preset): its name and the URL its API lives
+// under, whose path is the preset's prefix.
+type serverPreset struct {
+	name string // "couchdb", "azure-blob"
+	base string // CONFLICT_COUCHDB_URL, CONFLICT_AZURITE_URL
+}
+
+// options returns the preset's options.
+func (p serverPreset) options(t testing.TB) []conflict.Option {
+	u, err := url.Parse(p.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := u.EscapedPath()
+	switch p.name {
+	case "couchdb":
+		return preset.CouchDB(prefix)
+	case "azure-blob":
+		return preset.AzureBlob(prefix)
+	}
+	t.Fatalf("no preset %q", p.name)
+	return nil
+}
+
+// presetClassify classifies resp as a client with the preset would (its
+// reason codes), with no rules; see classify.
+func presetClassify(t testing.TB, p serverPreset, resp *http.Response) (kind, code string, ok bool) {
+	var cl conflict.Classifier
+	if p.name == "azure-blob" {
+		cl.Reasons = preset.AzureBlobReasons()
+	}
+	cf, _ := cl.Classify(resp)
+	if cf == nil {
+		return "", "", false
+	}
+	return cf.Kind.String(), cf.Reason, true
 }
 
 // libClient is a conflict.Client plus the steps it reported.
@@ -56,12 +92,21 @@ func newLibClient(t testing.TB, rt http.RoundTripper, eps ...endpoint) *libClien
 		if ep.versionField != "" {
 			r.Versions = []conflict.Version{{Send: conflict.Field(ep.versionField)}}
 		}
-		if ep.adoptAny {
-			r.AdoptIf = func(_, _ []byte) bool { return true }
-			r.Creates = true
-		}
 		opts = append(opts, conflict.WithRule(ep.pattern, r))
 	}
+	l.c = conflict.New(opts...)
+	t.Cleanup(l.c.CloseIdleConnections)
+	return l
+}
+
+// newPresetClient returns a client that sends through rt, configured by
+// the server's preset alone, with default limits.
+func newPresetClient(t testing.TB, rt http.RoundTripper, p serverPreset) *libClient {
+	t.Helper()
+	l := &libClient{}
+	opts := append(p.options(t),
+		conflict.WithHTTPClient(&http.Client{Transport: rt}),
+		conflict.WithHook(l.hook))
 	l.c = conflict.New(opts...)
 	t.Cleanup(l.c.CloseIdleConnections)
 	return l
