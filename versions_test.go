@@ -326,7 +326,7 @@ func TestExistingIDRelativeToAPIRoot(t *testing.T) {
 			return
 		}
 		w.WriteHeader(http.StatusConflict)
-		io.WriteString(w, `{"error":"duplicate","message":"an order with this reference exists","existing_resource_id":"`+r.URL.Query().Get("id")+`"}`)
+		io.WriteString(w, `{"error":"duplicate","message":"an order with this reference exists","existingResourceId":"`+r.URL.Query().Get("id")+`"}`)
 	}))
 	t.Cleanup(srv.Close)
 	c := conflict.New()
