@@ -41,14 +41,38 @@ func (st *call) baseFor(ours []byte) ([]byte, bool) {
 	if b, ok := st.out.Value(baseKey{}).([]byte); ok && b != nil {
 		return b, true
 	}
-	if v := precondition(st.tmpl, ours, st.versions()); v != "" {
-		u, err := st.readURL()
-		if err != nil {
-			return nil, false
-		}
-		return st.c.bases.get(cacheKey(u, st.orig.Header, v))
+	return st.c.remembered(st.tmpl, st.rule, ours)
+}
+
+// remembered returns the representation the client read at the URL and
+// version of req (a write of body), with req's credentials.
+func (c *Client) remembered(req *http.Request, r *rule, body []byte) ([]byte, bool) {
+	vs := etagVersion
+	if r != nil {
+		vs = r.versions
 	}
-	return nil, false
+	v := precondition(req, body, vs)
+	if v == "" {
+		return nil, false
+	}
+	u, err := readURLOf(req, r)
+	if err != nil {
+		return nil, false
+	}
+	return c.bases.get(cacheKey(u, req.Header, v))
+}
+
+// BaseFor returns the merge base the client would use if req, a write of
+// body, were stale: the one given with [WithBase] in req's context, else
+// the representation the client read (to the end of its body, with the same
+// credentials) at req's URL and version. Code that records a write before
+// the client sends it (a journal of intents) records this base with it.
+func (c *Client) BaseFor(req *http.Request, body []byte) ([]byte, bool) {
+	c.init()
+	if b, ok := BaseFrom(req.Context()); ok {
+		return b, true
+	}
+	return c.remembered(req, c.rules.match(req), body)
 }
 
 // versionKey is the cache's name for a set of version texts, as

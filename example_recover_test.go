@@ -254,3 +254,27 @@ func ExampleResolution() {
 	// server_wins: server_won {"title":"Theirs","version":2}
 	// manual: base {"title":"Draft","version":1} ours {"title":"Ours"} theirs {"title":"Theirs","version":2}
 }
+
+// BaseFor tells what a write would be merged against, for code that
+// records the write before the client sends it.
+func ExampleClient_BaseFor() {
+	srv := conflicttest.NewServer()
+	defer srv.Close()
+	srv.PutDocument("7", `{"title":"Draft"}`)
+	c := conflict.New(conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}))
+
+	resp, err := c.Do(mustRequest("GET", srv.URL+"/documents/7", ""))
+	if err != nil {
+		log.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body) // read to the end: remembered
+	resp.Body.Close()
+
+	body := `{"title":"Final","version":1}`
+	req := mustRequest("PUT", srv.URL+"/documents/7", body)
+	req.Header.Set("If-Match", resp.Header.Get("ETag"))
+	base, ok := c.BaseFor(req, []byte(body))
+	fmt.Println(ok, string(base))
+	// Output:
+	// true {"title":"Draft","version":1}
+}

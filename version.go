@@ -296,14 +296,22 @@ func withoutVersions(u *url.URL, vs []Version) *url.URL {
 
 // readURL returns the URL the call's endpoint is read from: the rule's
 // Refresh URL, or the request's own, without its version parameters.
-func (st *call) readURL() (*url.URL, error) {
-	target := st.orig.URL
-	if st.rule != nil && st.rule.Refresh != nil {
-		u, err := st.orig.URL.Parse(st.rule.Refresh(st.orig))
-		if err != nil {
-			return nil, fmt.Errorf("refresh URL: %w", err)
+func (st *call) readURL() (*url.URL, error) { return readURLOf(st.orig, st.rule) }
+
+// readURLOf is where the current state of req's resource is read, for the
+// endpoint's rule r (nil: none).
+func readURLOf(req *http.Request, r *rule) (*url.URL, error) {
+	target := req.URL
+	vs := etagVersion
+	if r != nil {
+		vs = r.versions
+		if r.Refresh != nil {
+			u, err := req.URL.Parse(r.Refresh(req))
+			if err != nil {
+				return nil, fmt.Errorf("refresh URL: %w", err)
+			}
+			target = u
 		}
-		target = u
 	}
-	return withoutVersions(target, st.versions()), nil
+	return withoutVersions(target, vs), nil
 }

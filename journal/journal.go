@@ -100,7 +100,6 @@ type Journal struct {
 	store  Store
 	client *conflict.Client
 	cfg    config
-	reads  *reads
 
 	mu     sync.Mutex
 	index  map[string]*Record // pending intents known to this Journal, by id
@@ -138,16 +137,13 @@ func New(store Store, client *conflict.Client, opts ...Option) (*Journal, error)
 	if cfg.workers < 1 {
 		cfg.workers = DefaultReplayConcurrency
 	}
-	if cfg.reads < 1 {
-		cfg.reads = 1024
-	}
 	if cfg.order == nil {
 		cfg.order = func(r *Record) string { return r.URL }
 	}
 	if cfg.owner == "" {
 		cfg.owner = "journal-" + newID()
 	}
-	j := &Journal{store: store, client: client, cfg: cfg, reads: newReads(cfg.reads, cfg.maxBody),
+	j := &Journal{store: store, client: client, cfg: cfg,
 		index: map[string]*Record{}, urls: map[string]*urlLock{}}
 	recs, err := store.Pending(context.Background())
 	if err != nil {
@@ -219,8 +215,9 @@ func (j *Journal) Pending(ctx context.Context) ([]Record, error) {
 // returns a [*PendingError] wrapping the cause (errors.Is(err, [ErrQueued])
 // with [WithOfflineQueue]).
 //
-// Reads are sent as they are; a 2xx with a strong ETag is remembered (once
-// its body has been read to the end) as the base of later writes.
+// Reads are sent as they are, through the client, which remembers what it
+// read at its rules' URLs: a write built on such a read is recorded with
+// that base ([conflict.Client.BaseFor]).
 func (j *Journal) Do(req *http.Request) (*http.Response, error) {
 	if req == nil || req.URL == nil {
 		if req != nil && req.Body != nil {
@@ -229,11 +226,7 @@ func (j *Journal) Do(req *http.Request) (*http.Response, error) {
 		return nil, errors.New("journal: nil request or URL")
 	}
 	if !isWrite(req.Method) {
-		resp, err := j.client.Do(req)
-		if err == nil {
-			j.reads.watch(storedURL(req.URL), resp)
-		}
-		return resp, err
+		return j.client.Do(req)
 	}
 	if j.isClosed() {
 		if req.Body != nil {
@@ -263,9 +256,7 @@ func (j *Journal) Do(req *http.Request) (*http.Response, error) {
 	}
 	rec.Base = callerBase(ctx)
 	if rec.Base == nil {
-		if im := req.Header.Get("If-Match"); im != "" {
-			rec.Base = j.reads.get(rec.URL, im)
-		}
+		rec.Base = clientBase(j.client, req, body)
 	}
 	// The URL's lock is taken first, so that no Replay sends this intent
 	// while Do does; earlier pending writes to the URL go first.
@@ -399,7 +390,6 @@ func (j *Journal) send(ctx context.Context, rec *Record, out *http.Request) (*ht
 		return nil, rep
 	}
 	rep.State = o.State
-	j.reads.watch(rec.URL, resp)
 	return resp, rep
 }
 

@@ -15,7 +15,6 @@ type config struct {
 	keyHeader string
 	maxBody   int64
 	workers   int
-	reads     int
 	order     func(*Record) string
 }
 
@@ -64,13 +63,6 @@ func WithMaxBody(n int64) Option {
 // [DefaultReplayConcurrency].
 func WithReplayConcurrency(n int) Option {
 	return func(c *config) { c.workers = n }
-}
-
-// WithReadCache sets how many representations read through the Journal it
-// remembers as bases for later writes (see [Journal.Do]); n < 1 means
-// 1024.
-func WithReadCache(n int) Option {
-	return func(c *config) { c.reads = n }
 }
 
 // WithOrderKey sets what orders intents: two intents with the same key are

@@ -74,3 +74,10 @@ func asAbort(err error) (abort, bool) {
 	}
 	return abort{}, false
 }
+
+// clientBase is the base the client itself would merge req against: what it
+// read at req's URL and version, with req's credentials.
+func clientBase(c *conflict.Client, req *http.Request, body []byte) []byte {
+	b, _ := c.BaseFor(req, body)
+	return b
+}
