@@ -165,8 +165,18 @@ type sizes struct {
 	mergeOurs, mergeTheirs int   // merges per peer: jsonmerge.Merge, apimachinery
 	writers                []int // contention: writer counts
 	contention             int   // contention: updates per run, split among the writers
+	contention128          int   // the same at 128 writers or more (slower runs)
 	updateWriters          []int // Update: writer counts
 	update                 int   // Update: updates per writer
+}
+
+// contentionEach is the updates per writer of a contention run.
+func (sz sizes) contentionEach(writers int) int {
+	total := sz.contention
+	if writers >= 128 && sz.contention128 > 0 {
+		total = sz.contention128
+	}
+	return max(1, (total+writers-1)/writers)
 }
 
 // roundSizes are the full sizes, times -round.scale.
@@ -174,8 +184,8 @@ func roundSizes() sizes {
 	return sizes{
 		happyMem: scaled(40_000), happyLoop: scaled(3_000),
 		mergeOurs: scaled(600), mergeTheirs: scaled(40),
-		writers: []int{2, 8, 32, 128}, contention: scaled(1_280),
-		updateWriters: []int{8, 32}, update: scaled(20),
+		writers: []int{2, 8, 32, 128}, contention: scaled(2_000), contention128: scaled(1_280),
+		updateWriters: []int{8, 32}, update: scaled(80),
 	}
 }
 
@@ -184,9 +194,7 @@ func runRound(t *testing.T, w *roundWriter, kind string, sz sizes) {
 	case "micro":
 		microRound(t, w, sz)
 	case "contention":
-		contentionRound(t, w, "contention", contenders, sz.writers, func(writers int) int {
-			return max(1, (sz.contention+writers-1)/writers)
-		})
+		contentionRound(t, w, "contention", contenders, sz.writers, sz.contentionEach)
 	case "update":
 		contentionRound(t, w, "update", updaters, sz.updateWriters, func(int) int { return sz.update })
 	default:

@@ -169,7 +169,7 @@ func cell(s stat, f func(float64) string) string {
 	if s.n == 0 {
 		return "–"
 	}
-	if s.lo == s.hi {
+	if f(s.lo) == f(s.hi) {
 		return f(s.med)
 	}
 	return fmt.Sprintf("%s (%s–%s)", f(s.med), f(s.lo), f(s.hi))
