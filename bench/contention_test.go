@@ -200,12 +200,12 @@ type contentionResult struct {
 	silentLost, doubled int
 	// errors counts the errors by what they say: "attempts exhausted",
 	// "conflict" (RetryOnConflict gave up), "deadline", or their text.
-	errors              map[string]int
+	errors               map[string]int
 	requests, gets, puts int
-	attempts            []int           // write sends per update, in no order
-	finished            []time.Duration // when each call returned, from the start, sorted
-	elapsed             time.Duration
-	cpu, serverCPU      time.Duration // this process's and the server's (-1: in this process)
+	attempts             []int           // write sends per update, in no order
+	finished             []time.Duration // when each call returned, from the start, sorted
+	elapsed              time.Duration
+	cpu, serverCPU       time.Duration // this process's and the server's (-1: in this process)
 }
 
 // lost is the updates that did not land: give-ups and silent losses.

@@ -69,11 +69,26 @@ func (s sample) metrics() map[string]float64 {
 	}
 }
 
+func (s *sample) add(o sample) {
+	s.n += o.n
+	s.wall += o.wall
+	s.cpu += o.cpu
+	s.mallocs += o.mallocs
+	s.bytes += o.bytes
+}
+
 // measure calls f n times, after a collection, and returns the wall time,
 // the CPU time of the process (every thread: the garbage collector's work
 // for these calls is theirs), and the allocations.
 func measure(n int, f func() error) (sample, error) {
 	runtime.GC()
+	return measureNoGC(n, f)
+}
+
+// measureNoGC is measure without the collection first: for slices of a
+// longer run, whose collections fall on the slices in proportion to what
+// they allocate.
+func measureNoGC(n int, f func() error) (sample, error) {
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	c0, t0 := cpuTime(), time.Now()
@@ -182,7 +197,7 @@ func (sz sizes) contentionEach(writers int) int {
 // roundSizes are the full sizes, times -round.scale.
 func roundSizes() sizes {
 	return sizes{
-		happyMem: scaled(40_000), happyLoop: scaled(3_000),
+		happyMem: scaled(60_000), happyLoop: scaled(4_000),
 		mergeOurs: scaled(600), mergeTheirs: scaled(40),
 		writers: []int{2, 8, 32, 128}, contention: scaled(2_000), contention128: scaled(1_280),
 		updateWriters: []int{8, 32}, update: scaled(80),
@@ -204,7 +219,8 @@ func runRound(t *testing.T, w *roundWriter, kind string, sz sizes) {
 
 // microRound measures the happy path (in memory and over loopback, the
 // server in another process) and the 10 KiB merge. Every peer first runs
-// a tenth of its operations unmeasured, in the same order, to warm up.
+// a tenth of its operations unmeasured, to warm up; then the peers of each
+// group alternate in ten slices of their operations.
 func microRound(t *testing.T, w *roundWriter, sz sizes) {
 	type job struct {
 		kind, group, peer string
@@ -219,10 +235,10 @@ func microRound(t *testing.T, w *roundWriter, sz sizes) {
 	defer closeIdle()
 	for _, op := range rotate(happyOps, w.round) {
 		for _, peer := range rotate(happyPeerNames, w.round) {
-			op := op
-			jobs = append(jobs,
-				job{"happy-mem", op.method, peer, sz.happyMem, func() error { return mem[peer](op.method, op.body) }},
-				job{"happy-loopback", op.method, peer, sz.happyLoop, func() error { return loop[peer](op.method, op.body) }})
+			jobs = append(jobs, job{"happy-mem", op.method, peer, sz.happyMem, func() error { return mem[peer](op.method, op.body) }})
+		}
+		for _, peer := range rotate(happyPeerNames, w.round) {
+			jobs = append(jobs, job{"happy-loopback", op.method, peer, sz.happyLoop, func() error { return loop[peer](op.method, op.body) }})
 		}
 	}
 	f := mergeFixture
@@ -231,29 +247,67 @@ func microRound(t *testing.T, w *roundWriter, sz sizes) {
 		{"merge", "10KiB", "apimachinery", sz.mergeTheirs, func() error { _, err := apimachineryMerge(f.base, f.ours, f.theirs); return err }},
 	}
 	jobs = append(jobs, rotate(merges, w.round)...)
-	// Alternate the two places of each kind, so the in-memory and the
-	// loopback runs are not always in the same relative order.
+	// Alternate the places of the groups from round to round.
 	if w.round%2 == 1 {
 		slices.Reverse(jobs)
 	}
 
+	// Warm up every peer, then measure: the peers of one group (one
+	// exchange, or the merge) alternate in slices of their operations,
+	// each slice in a rotated order, so that a burst of load on this
+	// shared machine falls on all of them alike.
 	for _, j := range jobs {
 		if _, err := measure(max(1, j.n/10), j.f); err != nil {
 			t.Fatalf("%s %s %s: %v", j.kind, j.group, j.peer, err)
 		}
 	}
-	for _, j := range jobs {
-		s, err := measure(j.n, j.f)
-		if err != nil {
-			t.Fatalf("%s %s %s: %v", j.kind, j.group, j.peer, err)
+	const nslices = 10
+	for len(jobs) > 0 {
+		g := jobs[:1]
+		for len(g) < len(jobs) && jobs[len(g)].kind == g[0].kind && jobs[len(g)].group == g[0].group {
+			g = jobs[:len(g)+1]
 		}
-		m := s.metrics()
-		if j.kind == "merge" {
-			m["input-B"] = float64(len(f.base) + len(f.ours) + len(f.theirs))
-			m["doc-B"] = float64(len(f.base))
+		jobs = jobs[len(g):]
+		runtime.GC()
+		total := make([]sample, len(g))
+		for s := range nslices {
+			for _, i := range rotate(seq(len(g)), s) {
+				j := g[i]
+				n := j.n/nslices + btoi(s < j.n%nslices)
+				if n == 0 {
+					continue
+				}
+				sm, err := measureNoGC(n, j.f)
+				if err != nil {
+					t.Fatalf("%s %s %s: %v", j.kind, j.group, j.peer, err)
+				}
+				total[i].add(sm)
+			}
 		}
-		w.add(j.kind, j.group, j.peer, m)
+		for i, j := range g {
+			m := total[i].metrics()
+			if j.kind == "merge" {
+				m["input-B"] = float64(len(f.base) + len(f.ours) + len(f.theirs))
+				m["doc-B"] = float64(len(f.base))
+			}
+			w.add(j.kind, j.group, j.peer, m)
+		}
 	}
+}
+
+func seq(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // contentionRound runs every peer at every writer count on the server
