@@ -17,7 +17,7 @@
 #   ONLY     a subset: any of "micro contention update counts", space separated
 #   SOAK=full  also runs the full-size soak test under -race (several minutes)
 #   OUT      where the raw outputs go (default: a new temporary directory)
-# Full size takes about 10-15 minutes on a loaded 2-core machine.
+# Full size (the defaults) takes 6-10 minutes on a loaded 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")"
 export GOFLAGS="${GOFLAGS:-} -buildvcs=false"

@@ -176,12 +176,6 @@ func cell(s stat, f func(float64) string) string {
 }
 
 func times(x float64) string { return num(x) + "×" }
-func signed(x float64) string {
-	if x > 0 {
-		return "+" + num(x)
-	}
-	return num(x)
-}
 func intish(x float64) string {
 	if math.Abs(x-math.Round(x)) < 0.05 {
 		return commas(fmt.Sprintf("%.0f", x))
