@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -24,19 +25,120 @@ var putPayload = func() []byte {
 // happyBody is what the happy-path server answers every request with.
 var happyBody = []byte(`{"id":"d1","title":"Quarterly report","owner":"ana","version":7}`)
 
-// newHappyServer answers every request 200 with a small JSON body and an
+// happyHandler answers every request 200 with a small JSON body and an
 // ETag, after reading the request body: a constant server cost, so that
 // the peers are compared on the work of the client alone.
-func newHappyServer(tb testing.TB) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func happyHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		h := w.Header()
 		h["Content-Type"] = []string{"application/json"}
 		h["Etag"] = []string{`"7"`}
 		w.Write(happyBody)
-	}))
+	})
+}
+
+// newHappyServer serves happyHandler in this process.
+func newHappyServer(tb testing.TB) *httptest.Server {
+	srv := httptest.NewServer(happyHandler())
 	tb.Cleanup(srv.Close)
 	return srv
+}
+
+// happyPeerNames are the happy-path peers, in their base order.
+var happyPeerNames = []string{"net/http", "retryablehttp", "conflict", "conflict+rule"}
+
+// happyOps are the happy-path exchanges: a GET, and a conditional 1 KiB PUT.
+var happyOps = []struct {
+	method string
+	body   []byte
+}{{http.MethodGet, nil}, {http.MethodPut, putPayload}}
+
+// happyPeers returns, per peer, the function that does one exchange
+// (method with body, to url) through it: a new request built as the peer's
+// documentation shows, the response body read to its end and closed, an
+// error unless 200. Each peer has a transport of its own from transport
+// (nil: each peer's default transport); close closes their idle
+// connections.
+//
+// "conflict+rule" is conflict.New with a MergeJSON rule for the endpoint:
+// then a GET's body is also remembered as a possible merge base.
+func happyPeers(url string, transport func() http.RoundTripper) (peers map[string]func(method string, body []byte) error, close func()) {
+	newHC := func() *http.Client {
+		if transport == nil {
+			return &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		}
+		return &http.Client{Transport: transport()}
+	}
+	bare := newHC()
+	rc := retryablehttp.NewClient()
+	rc.Logger = nil
+	if transport != nil {
+		rc.HTTPClient = newHC()
+	}
+	var ccOpts, crOpts []conflict.Option
+	if transport != nil {
+		ccOpts = append(ccOpts, conflict.WithHTTPClient(newHC()))
+		crOpts = append(crOpts, conflict.WithHTTPClient(newHC()))
+	}
+	cc := conflict.New(ccOpts...)
+	cr := conflict.New(append(crOpts, conflict.WithRule("/happy/{id}", conflict.Rule{Merge: jsonmerge.Merge}))...)
+
+	// newReq builds the request as a net/http user does.
+	newReq := func(method string, body []byte) *http.Request {
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequest(method, url, rd)
+		if err != nil {
+			panic(err)
+		}
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("If-Match", `"7"`)
+		}
+		return req
+	}
+	check := func(resp *http.Response, err error) error {
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return errors.New(resp.Status)
+		}
+		return nil
+	}
+	peers = map[string]func(string, []byte) error{
+		"net/http": func(method string, body []byte) error { return check(bare.Do(newReq(method, body))) },
+		"retryablehttp": func(method string, body []byte) error {
+			// retryablehttp's own request type, built the way its README
+			// shows; a []byte body is replayable without a copy.
+			var rb any
+			if body != nil {
+				rb = body
+			}
+			req, err := retryablehttp.NewRequest(method, url, rb)
+			if err != nil {
+				return err
+			}
+			if body != nil {
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("If-Match", `"7"`)
+			}
+			return check(rc.Do(req))
+		},
+		"conflict":      func(method string, body []byte) error { return check(cc.Do(newReq(method, body))) },
+		"conflict+rule": func(method string, body []byte) error { return check(cr.Do(newReq(method, body))) },
+	}
+	return peers, func() {
+		bare.CloseIdleConnections()
+		rc.HTTPClient.CloseIdleConnections()
+		cc.CloseIdleConnections()
+		cr.CloseIdleConnections()
+	}
 }
 
 // happyRound counts the runs of BenchmarkHappyPath, to rotate its peers.
@@ -44,116 +146,34 @@ var happyRound int
 
 // BenchmarkHappyPath compares one GET, and one conditional 1 KiB PUT, over
 // loopback through bare net/http, go-retryablehttp alone and conflict.New(),
-// when the server answers 200: the cost of the client when there is no
-// conflict. Each peer has a transport of its own and is used as its
-// documentation shows; the response body is read to its end and closed.
-//
-// "conflict+rule" is conflict.New with a MergeJSON rule for the endpoint:
-// then a GET's body is also remembered as a possible merge base.
+// when the server answers 200 (an httptest server in this process). The
+// interleaved rounds (TestRound, run.sh) measure the same with the server
+// in another process; this benchmark is kept for quick looks.
 func BenchmarkHappyPath(b *testing.B) {
 	defer func() { happyRound++ }()
 	srv := newHappyServer(b)
-	url := srv.URL + "/documents/d1"
-
-	bare := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	b.Cleanup(bare.CloseIdleConnections)
-
-	rc := retryablehttp.NewClient()
-	rc.Logger = nil
-	b.Cleanup(rc.HTTPClient.CloseIdleConnections)
-
-	cc := conflict.New()
-	b.Cleanup(cc.CloseIdleConnections)
-
-	cr := conflict.New(conflict.WithRule("/documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}))
-	b.Cleanup(cr.CloseIdleConnections)
-
-	for _, op := range []struct {
-		method string
-		body   []byte
-	}{{http.MethodGet, nil}, {http.MethodPut, putPayload}} {
-		// newReq builds the request as a net/http user does.
-		newReq := func() *http.Request {
-			var body io.Reader
-			if op.body != nil {
-				body = bytes.NewReader(op.body)
-			}
-			req, err := http.NewRequest(op.method, url, body)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if op.body != nil {
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("If-Match", `"7"`)
-			}
-			return req
-		}
-		check := func(resp *http.Response, err error) {
-			if err != nil {
-				b.Fatal(err)
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				b.Fatal(resp.Status)
-			}
-		}
-		peers := []struct {
-			name string
-			run  func(b *testing.B)
-		}{
-			{"net/http", func(b *testing.B) {
+	peers, closeIdle := happyPeers(srv.URL+"/happy/d1", nil)
+	b.Cleanup(closeIdle)
+	for _, op := range happyOps {
+		// Each run of the benchmark (-count) starts with the next peer.
+		for i := range happyPeerNames {
+			name := happyPeerNames[(i+happyRound)%len(happyPeerNames)]
+			do := peers[name]
+			b.Run(op.method+"/"+name, func(b *testing.B) {
+				b.ReportAllocs()
 				for range b.N {
-					check(bare.Do(newReq()))
-				}
-			}},
-			{"retryablehttp", func(b *testing.B) {
-				for range b.N {
-					// retryablehttp's own request type, built the way its
-					// README shows; a []byte body is replayable without a
-					// copy.
-					var body any
-					if op.body != nil {
-						body = op.body
-					}
-					req, err := retryablehttp.NewRequest(op.method, url, body)
-					if err != nil {
+					if err := do(op.method, op.body); err != nil {
 						b.Fatal(err)
 					}
-					if op.body != nil {
-						req.Header.Set("Content-Type", "application/json")
-						req.Header.Set("If-Match", `"7"`)
-					}
-					check(rc.Do(req))
 				}
-			}},
-			{"conflict", func(b *testing.B) {
-				for range b.N {
-					check(cc.Do(newReq()))
-				}
-			}},
-			{"conflict+rule", func(b *testing.B) {
-				for range b.N {
-					check(cr.Do(newReq()))
-				}
-			}},
-		}
-		// On a small shared machine the sub-benchmark that runs first in a
-		// group is measurably slower or faster than the others; each run of
-		// the benchmark (-count) starts with the next peer, so that with a
-		// count that is a multiple of 4 every peer takes every place.
-		for i := range peers {
-			p := peers[(i+happyRound)%len(peers)]
-			b.Run(op.method+"/"+p.name, func(b *testing.B) {
-				b.ReportAllocs()
-				p.run(b)
 			})
 		}
 	}
 }
 
-// TestHappyPathPeersAgree checks that the benchmark's peers do the same
-// exchange: one request each, answered 200 with the same body.
+// TestHappyPathPeersAgree checks that the happy-path peers do the same
+// exchange: one request each, the PUT with its body and If-Match, answered
+// 200.
 func TestHappyPathPeersAgree(t *testing.T) {
 	t.Parallel()
 	var n atomic.Int64
@@ -168,46 +188,16 @@ func TestHappyPathPeersAgree(t *testing.T) {
 		w.Write(happyBody)
 	}))
 	defer srv.Close()
-	url := srv.URL + "/documents/d1"
-
-	rc := retryablehttp.NewClient()
-	rc.Logger = nil
-	peers := map[string]func(method string, body []byte) (*http.Response, error){
-		"net/http": func(method string, body []byte) (*http.Response, error) {
-			req, _ := http.NewRequest(method, url, bytes.NewReader(body))
-			req.Header.Set("If-Match", `"7"`)
-			return http.DefaultClient.Do(req)
-		},
-		"retryablehttp": func(method string, body []byte) (*http.Response, error) {
-			var rb any
-			if body != nil {
-				rb = body
-			}
-			req, _ := retryablehttp.NewRequest(method, url, rb)
-			req.Header.Set("If-Match", `"7"`)
-			return rc.Do(req)
-		},
-		"conflict": func(method string, body []byte) (*http.Response, error) {
-			req, _ := http.NewRequest(method, url, bytes.NewReader(body))
-			req.Header.Set("If-Match", `"7"`)
-			return conflict.New().Do(req)
-		},
-	}
-	for name, do := range peers {
-		for _, method := range []string{http.MethodGet, http.MethodPut} {
+	peers, closeIdle := happyPeers(srv.URL+"/happy/d1", nil)
+	defer closeIdle()
+	for _, name := range happyPeerNames {
+		for _, op := range happyOps {
 			before := n.Load()
-			var body []byte
-			if method == http.MethodPut {
-				body = putPayload
+			if err := peers[name](op.method, op.body); err != nil {
+				t.Errorf("%s %s: %v", name, op.method, err)
 			}
-			resp, err := do(method, body)
-			if err != nil {
-				t.Fatalf("%s %s: %v", name, method, err)
-			}
-			got, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if sent := n.Load() - before; resp.StatusCode != http.StatusOK || !bytes.Equal(got, happyBody) || sent != 1 {
-				t.Errorf("%s %s: status %d, body %q, %d requests; want 200, %q, 1", name, method, resp.StatusCode, got, sent, happyBody)
+			if sent := n.Load() - before; sent != 1 {
+				t.Errorf("%s %s: %d requests, want 1", name, op.method, sent)
 			}
 		}
 	}
@@ -237,76 +227,19 @@ func (memTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // transport under each peer's http.Client instead of a loopback
 // connection: the time and allocations each client adds to a request,
 // without the noise of the network and the server on a shared machine.
-// The ratios here are of client work only; on a real request the
-// differences are added to the network's cost.
 func BenchmarkClientOverhead(b *testing.B) {
-	url := "http://example.test/documents/d1"
-	bare := &http.Client{Transport: memTransport{}}
-	rc := retryablehttp.NewClient()
-	rc.Logger = nil
-	rc.HTTPClient = &http.Client{Transport: memTransport{}}
-	cc := conflict.New(conflict.WithHTTPClient(&http.Client{Transport: memTransport{}}))
-	cr := conflict.New(conflict.WithHTTPClient(&http.Client{Transport: memTransport{}}),
-		conflict.WithRule("/documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}))
-
-	for _, op := range []struct {
-		method string
-		body   []byte
-	}{{http.MethodGet, nil}, {http.MethodPut, putPayload}} {
-		newReq := func() *http.Request {
-			var body io.Reader
-			if op.body != nil {
-				body = bytes.NewReader(op.body)
-			}
-			req, _ := http.NewRequest(op.method, url, body)
-			if op.body != nil {
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("If-Match", `"7"`)
-			}
-			return req
-		}
-		check := func(resp *http.Response, err error) {
-			if err != nil {
-				b.Fatal(err)
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				b.Fatal(resp.Status)
-			}
-		}
-		b.Run(op.method+"/net/http", func(b *testing.B) {
-			b.ReportAllocs()
-			for range b.N {
-				check(bare.Do(newReq()))
-			}
-		})
-		b.Run(op.method+"/retryablehttp", func(b *testing.B) {
-			b.ReportAllocs()
-			for range b.N {
-				var body any
-				if op.body != nil {
-					body = op.body
+	peers, _ := happyPeers("http://example.test/happy/d1", func() http.RoundTripper { return memTransport{} })
+	for _, op := range happyOps {
+		for _, name := range happyPeerNames {
+			do := peers[name]
+			b.Run(op.method+"/"+name, func(b *testing.B) {
+				b.ReportAllocs()
+				for range b.N {
+					if err := do(op.method, op.body); err != nil {
+						b.Fatal(err)
+					}
 				}
-				req, _ := retryablehttp.NewRequest(op.method, url, body)
-				if op.body != nil {
-					req.Header.Set("Content-Type", "application/json")
-					req.Header.Set("If-Match", `"7"`)
-				}
-				check(rc.Do(req))
-			}
-		})
-		b.Run(op.method+"/conflict", func(b *testing.B) {
-			b.ReportAllocs()
-			for range b.N {
-				check(cc.Do(newReq()))
-			}
-		})
-		b.Run(op.method+"/conflict+rule", func(b *testing.B) {
-			b.ReportAllocs()
-			for range b.N {
-				check(cr.Do(newReq()))
-			}
-		})
+			})
+		}
 	}
 }

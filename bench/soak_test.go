@@ -33,9 +33,12 @@ func TestSoak(t *testing.T) {
 		writers, updates, creates = 4, 10, 50
 	}
 
-	soak := conflictContender("conflict", false,
-		conflict.WithLimits(conflict.Limits{MaxAttempts: 10_000}), conflict.WithLimits(conflict.Limits{MaxElapsed: 10 * time.Minute}),
-		conflict.WithLimits(conflict.Limits{TransportRetries: 10}), conflict.WithLimits(conflict.Limits{BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond}))
+	// A client per writer, so that they contend (one shared client would
+	// make its writers take turns).
+	soak := contender{"conflict", perWriter(newConflictClient(conflict.WithLimits(conflict.Limits{
+		MaxAttempts: 10_000, MaxElapsed: 10 * time.Minute, TransportRetries: 10,
+		BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond,
+	})), viaConflict)}
 
 	for _, round := range []struct {
 		name   string
@@ -45,12 +48,18 @@ func TestSoak(t *testing.T) {
 		{"faulted PUTs", &conflicttest.Faults{Seed: 7, DropAfterCommit: 0.1, FailBeforeCommit: 0.1, Routes: []string{"PUT /documents/{id}"}}},
 	} {
 		start := time.Now()
-		r := runContention(t, soak, writers, updates, round.faults)
+		var opts []conflicttest.Option
+		if round.faults != nil {
+			opts = append(opts, conflicttest.WithFaults(*round.faults))
+		}
+		srv := conflicttest.NewServer(opts...)
+		r := runContention(t, localServer{srv}, "shared", soak, writers, updates)
+		srv.Close()
 		t.Logf("updates, %s: %d writers × %d = %d in %v: %d requests, %d lost, %d silently lost, %d doubled, attempts p50 %d p99 %d max %d",
 			round.name, writers, updates, r.intended, time.Since(start).Round(time.Millisecond), r.requests, r.lost(), r.silentLost, r.doubled,
 			percentile(r.attempts, 50), percentile(r.attempts, 99), percentile(r.attempts, 100))
-		if r.firstErr != nil {
-			t.Errorf("updates, %s: %v", round.name, r.firstErr)
+		if n := r.otherErrors(); n != 0 {
+			t.Errorf("updates, %s: %d unexpected errors: %v", round.name, n, r.errors)
 		}
 		if r.lost() != 0 || r.doubled != 0 || r.gaveUp != 0 {
 			t.Errorf("updates, %s: %d lost, %d doubled, %d calls failed; want none", round.name, r.lost(), r.doubled, r.gaveUp)
