@@ -30,6 +30,7 @@ type call struct {
 	// disarms the deadline and release lets the context go.
 	stop    func() bool
 	release context.CancelFunc
+	turn    *turn // the resource's turn, for a queued write
 	waits   int
 	merges  int
 	stales  int
@@ -67,12 +68,14 @@ func (c *Client) do(req *http.Request, passthrough bool) (*http.Response, error)
 		return nil, err
 	}
 	if st.queued() {
-		done, err := c.queue.acquire(st.out, queueKey(req.URL), st.deadline())
+		t, err := c.queue.acquire(st.out, queueKey(req.URL), st.deadline())
 		if err != nil {
 			b.close()
 			return nil, err
 		}
-		defer done()
+		defer t.end()
+		st.turn = t
+		st.mergeOntoLast()
 	}
 	return st.run()
 }
@@ -303,6 +306,9 @@ func (st *call) abort(resp *http.Response, cf *Conflict, why *halt) (*http.Respo
 		}
 	}
 	res.Outcome, res.Err = Aborted, e
+	if st.turn != nil {
+		st.turn.s.last = nil // what the turn knew may be stale
+	}
 	st.emitFor(resp, Event{Step: StepAbort, Kind: cf.Kind, Reason: cf.Reason, Status: cf.Status, Err: e, Outcome: Aborted})
 	ctxDone := errors.Is(e.Reason, context.Canceled) || errors.Is(e.Reason, context.DeadlineExceeded)
 	if st.passthrough && !ctxDone && resp != nil {
@@ -317,7 +323,14 @@ func (st *call) abort(resp *http.Response, cf *Conflict, why *halt) (*http.Respo
 // done ends a call that returns resp.
 func (st *call) done(resp *http.Response) *http.Response {
 	res := &st.out.res
-	if res.Outcome == Sent && res.Conflict != nil && resp.StatusCode/100 == 2 {
+	if st.turn != nil {
+		if resp.StatusCode/100 == 2 {
+			st.turn.keep(resp, st.sentBody, credentials(st.orig.URL, st.orig.Header), st.c.limits.MaxBodyBuffer)
+		} else {
+			st.turn.s.last = nil
+		}
+	}
+	if res.Outcome == Sent && (res.Conflict != nil || st.merges > 0) && resp.StatusCode/100 == 2 {
 		switch {
 		case st.merges == 0:
 			res.Outcome = Waited
@@ -336,6 +349,18 @@ func (st *call) done(resp *http.Response) *http.Response {
 	}
 	st.finishWith(resp)
 	return resp
+}
+
+// sentBody is the body of the last send, or nil.
+func (st *call) sentBody() []byte {
+	if !st.body.replayable() {
+		return nil
+	}
+	b, err := st.body.read(st.c.limits.MaxBodyBuffer)
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // finishWith releases what the call holds once resp's body is closed: the

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/go-conflict/conflict"
 	"github.com/go-conflict/conflict/conflicttest"
@@ -123,4 +126,105 @@ func readModifyWrite(c *conflict.Client, url, field string) error {
 		return fmt.Errorf("PUT answered %d", resp.StatusCode)
 	}
 	return nil
+}
+
+// TestTurnMergesOntoLastWrite: two writers of one client build writes on
+// the same version; the second waits its turn and is merged onto what the
+// first write's answer says the document now is, so it is sent under the
+// current ETag and never answered 412.
+func TestTurnMergesOntoLastWrite(t *testing.T) {
+	t.Parallel()
+	t.Run("whole answer", func(t *testing.T) { testTurn(t, false) })
+	// A write answered with a summary, not the document: nothing is merged
+	// onto it; the waiting write goes stale and is recovered as usual.
+	t.Run("summary answer", func(t *testing.T) { testTurn(t, true) })
+}
+
+func testTurn(t *testing.T, summary bool) {
+	t.Parallel()
+	srv := conflicttest.NewUnstartedServer()
+	srv.PutDocument("d", `{"title":"Draft","a":0,"b":0}`)
+	release := make(chan struct{})
+	var puts, stale atomic.Int32
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && puts.Add(1) == 1 {
+			<-release // hold the first write until the second waits its turn
+		}
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, r)
+		if rec.Code == http.StatusPreconditionFailed {
+			stale.Add(1)
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		out := rec.Body.Bytes()
+		if summary && r.Method == http.MethodPut && rec.Code == http.StatusOK {
+			out = []byte(`{"status":"saved"}`)
+			w.Header().Del("Content-Length")
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(out)
+	}))
+	t.Cleanup(front.Close)
+	c := conflict.New(conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}))
+	url := front.URL + "/documents/d"
+	get, _ := http.NewRequest(http.MethodGet, url, nil)
+	resp, err := c.Do(get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	json.NewDecoder(resp.Body).Decode(&doc)
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	etag := resp.Header.Get("ETag")
+
+	write := func(field string) (*http.Response, error) {
+		d := map[string]any{}
+		for k, v := range doc {
+			d[k] = v
+		}
+		d[field] = 1
+		body, _ := json.Marshal(d)
+		req, _ := http.NewRequest(http.MethodPut, url, strings.NewReader(string(body)))
+		req.Header.Set("If-Match", etag)
+		return c.Do(req)
+	}
+	var wg sync.WaitGroup
+	results := make([]*http.Response, 2)
+	for i, field := range []string{"a", "b"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := write(field)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			r.Body.Close()
+			results[i] = r
+		}()
+		if i == 0 {
+			for puts.Load() == 0 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // the second write is waiting its turn
+	close(release)
+	wg.Wait()
+	body, _, _ := srv.Document("d")
+	var final map[string]any
+	json.Unmarshal(body, &final)
+	if final["a"] != float64(1) || final["b"] != float64(1) {
+		t.Errorf("document %s: a write was lost", body)
+	}
+	if n, want := stale.Load(), map[bool]int32{false: 0, true: 1}[summary]; n != want {
+		t.Errorf("%d writes answered 412, want %d", n, want)
+	}
+	outcomes := fmt.Sprint(conflict.ResultOf(results[0]).Outcome, " ", conflict.ResultOf(results[1]).Outcome)
+	if outcomes != "sent merged" && outcomes != "merged sent" {
+		t.Errorf("outcomes %s", outcomes)
+	}
 }

@@ -1,12 +1,16 @@
 package conflict
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/go-conflict/conflict/internal/jsonv"
 )
 
 // resourceQueue lets the writes of one client to one resource go one at a
@@ -21,12 +25,37 @@ type resourceQueue struct {
 
 type slot struct {
 	ch   chan struct{} // holds a token while a write is under way
-	refs int
+	refs int           // the writers holding or awaiting the turn (under the queue's mu)
+	// last is the resource as the previous write of the turn left it, kept
+	// while other writers wait: the next write merges onto it instead of
+	// being sent stale. Only the holder of the token reads or writes it.
+	last *snapshot
+}
+
+// A snapshot is a whole representation a 2xx write answered with, and its
+// strong ETag, as read with one set of credentials.
+type snapshot struct {
+	etag, creds string
+	body        []byte
+}
+
+// A turn is one writer's hold on its resource's slot.
+type turn struct {
+	q   *resourceQueue
+	s   *slot
+	key string
+}
+
+// waiting reports whether other writers wait for the resource.
+func (t *turn) waiting() bool {
+	t.q.mu.Lock()
+	defer t.q.mu.Unlock()
+	return t.s.refs > 1
 }
 
 // acquire waits for the resource's turn, until ctx is done or the deadline
-// passes, and returns the function that ends the turn.
-func (q *resourceQueue) acquire(ctx context.Context, key string, deadline time.Time) (func(), error) {
+// passes, and returns the turn; end ends it.
+func (q *resourceQueue) acquire(ctx context.Context, key string, deadline time.Time) (*turn, error) {
 	q.mu.Lock()
 	if q.m == nil {
 		q.m = make(map[string]*slot)
@@ -38,32 +67,39 @@ func (q *resourceQueue) acquire(ctx context.Context, key string, deadline time.T
 	}
 	s.refs++
 	q.mu.Unlock()
-	release := func() {
-		q.mu.Lock()
-		s.refs--
-		if s.refs == 0 {
-			delete(q.m, key)
-		}
-		q.mu.Unlock()
-	}
-	end := func() { <-s.ch; release() }
+	tn := &turn{q: q, s: s, key: key}
 	select {
 	case s.ch <- struct{}{}:
-		return end, nil
+		return tn, nil
 	default:
 	}
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	select {
 	case s.ch <- struct{}{}:
-		return end, nil
+		return tn, nil
 	case <-ctx.Done():
-		release()
+		tn.release()
 		return nil, ctx.Err()
 	case <-t.C:
-		release()
+		tn.release()
 		return nil, errTurn
 	}
+}
+
+func (t *turn) release() {
+	t.q.mu.Lock()
+	t.s.refs--
+	if t.s.refs == 0 {
+		delete(t.q.m, t.key)
+	}
+	t.q.mu.Unlock()
+}
+
+// end ends the turn.
+func (t *turn) end() {
+	<-t.s.ch
+	t.release()
 }
 
 // errTurn is returned when a write waited its resource's turn past the
@@ -86,4 +122,97 @@ func (st *call) queued() bool {
 		return st.rule != nil && st.out.Value(updateKey{}) == nil
 	}
 	return false
+}
+
+// keep records resp, the 2xx answer to a write of sent, as the resource's
+// state for the writers that wait, when it is verifiably whole: a strong
+// ETag, and a JSON object with every member the write sent. The body is
+// read here (up to limit) and handed on unchanged.
+func (t *turn) keep(resp *http.Response, sentBody func() []byte, creds string, limit int64) {
+	t.s.last = nil
+	etag := strongETag(resp.Header)
+	if etag == "" || resp.Body == nil || resp.Body == http.NoBody || !t.waiting() {
+		return
+	}
+	sent := sentBody()
+	if sent == nil {
+		return
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil || int64(len(data)) > limit {
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(data), errorOr(resp.Body, err)), resp.Body}
+		return
+	}
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	if covers(data, sent) {
+		t.s.last = &snapshot{etag: etag, creds: creds, body: data}
+	}
+}
+
+// errorOr reads on from r, or fails with err.
+func errorOr(r io.Reader, err error) io.Reader {
+	if err != nil {
+		return errReader{err}
+	}
+	return r
+}
+
+// mergeOntoLast rebuilds a write that waited its turn onto the state the
+// previous write left (see slot.last) when the write is built on an older
+// version: it is merged there, against its own base, and sent under the
+// current ETag, instead of being sent stale and answered 412. It does
+// nothing unless every piece of evidence is there; the precondition still
+// guards the send.
+func (st *call) mergeOntoLast() {
+	last := st.turn.s.last
+	r := st.rule
+	if last == nil || r.Merge == nil || r.Resolve != ResolveMerge || len(r.versions) != 1 ||
+		!sendsIfMatch(r.versions) || !st.body.replayable() {
+		return
+	}
+	vs := headerValues(st.tmpl.Header, "If-Match")
+	if len(vs) != 1 || vs[0] == last.etag || last.creds != credentials(st.orig.URL, st.orig.Header) {
+		return
+	}
+	ours, err := st.body.read(st.c.limits.MaxBodyBuffer)
+	if err != nil {
+		return
+	}
+	base, ok := st.baseFor(ours)
+	if !ok || !covers(last.body, base) {
+		return
+	}
+	next, err := r.Merge(base, ours, last.body)
+	if err != nil {
+		return // sent as it is: the server's answer decides
+	}
+	if _, err := jsonv.Parse(next); err != nil {
+		return
+	}
+	h := st.tmpl.Header.Clone()
+	setHeader(h, "If-Match", last.etag)
+	dropBodyHeaders(h)
+	st.merges++
+	st.base = last.body
+	st.body = bytesBody(next)
+	t := new(http.Request)
+	*t = *st.tmpl
+	t.Header, t.ContentLength = h, int64(len(next))
+	st.tmpl = t
+	if st.keyHeader != "" && st.out.res.IdempotencyKey != "" {
+		st.setKeyHeader(deriveKey(st.out.res.Keys[0], st.merges))
+	}
+	st.emit(Event{Step: StepMerge, Kind: StaleVersion})
+}
+
+// lastFor returns the turn's snapshot if it was read with creds.
+func (t *turn) lastFor(creds string) *snapshot {
+	if t == nil || t.s.last == nil || t.s.last.creds != creds {
+		return nil
+	}
+	return t.s.last
 }

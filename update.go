@@ -61,7 +61,8 @@ func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) e
 			// full jitter, from the time one read-modify-write takes and
 			// growing while conflicts persist, spread the writers out
 			// instead of colliding again at once.
-			d := retry.FullJitter(max(staleBackoff, took), c.limits.BackoffMax, attempt-2)
+			base := max(staleBackoff, took)
+			d := retry.FullJitter(base, min(c.limits.BackoffMax, 10*base), attempt-2)
 			if time.Now().Add(d).After(deadline) {
 				break
 			}
@@ -88,46 +89,59 @@ func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) e
 // updateTurn runs one read-modify-write in the resource's turn: the
 // client's other writers to it wait, so they never make it stale.
 func updateTurn[T any](ctx context.Context, c *Client, url string, deadline time.Time, mutate func(*T) error) (T, bool, error) {
+	var t *turn
 	if u, err := neturl.Parse(url); err == nil {
-		end, err := c.queue.acquire(ctx, queueKey(u), deadline)
+		t, err = c.queue.acquire(ctx, queueKey(u), deadline)
 		if err != nil {
 			var zero T
 			return zero, true, err
 		}
-		defer end()
+		defer t.end()
 	}
-	return updateOnce(ctx, c, url, mutate)
+	return updateOnce(ctx, c, url, t, mutate)
 }
 
 // updateOnce runs one read-modify-write. done reports that the result is
 // final (including an error that must not be retried).
-func updateOnce[T any](ctx context.Context, c *Client, url string, mutate func(*T) error) (v T, done bool, err error) {
+func updateOnce[T any](ctx context.Context, c *Client, url string, t *turn, mutate func(*T) error) (v T, done bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return v, true, err
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.Do(req)
-	if err != nil {
-		return v, true, err
-	}
-	read, err := io.ReadAll(io.LimitReader(resp.Body, c.limits.MaxBodyBuffer+1))
-	resp.Body.Close()
-	if err != nil {
-		return v, true, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return v, true, fmt.Errorf("conflict: Update: GET %s answered %d", redact(req.URL), resp.StatusCode)
-	}
-	if int64(len(read)) > c.limits.MaxBodyBuffer {
-		return v, true, fmt.Errorf("conflict: Update: GET %s: representation larger than %d bytes", redact(req.URL), c.limits.MaxBodyBuffer)
-	}
 	put, _ := http.NewRequestWithContext(ctx, http.MethodPut, url, nil)
 	vs := etagVersion
 	if r := c.rules.match(put); r != nil {
 		vs = r.versions
 	}
-	vals, raws, err := readVersions(resp.Header, read, vs)
+	creds := credentials(req.URL, nil)
+	var read []byte
+	var header http.Header
+	if last := t.lastFor(creds); last != nil && len(vs) == 1 && sendsIfMatch(vs) {
+		// The previous Update of this turn left the resource as its PUT
+		// answered: a whole representation and its ETag. No need to read
+		// it again; if another process wrote since, the PUT is stale and
+		// the next attempt reads.
+		read, header = last.body, http.Header{"Etag": {last.etag}}
+	} else {
+		resp, err := c.Do(req)
+		if err != nil {
+			return v, true, err
+		}
+		read, err = io.ReadAll(io.LimitReader(resp.Body, c.limits.MaxBodyBuffer+1))
+		resp.Body.Close()
+		if err != nil {
+			return v, true, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return v, true, fmt.Errorf("conflict: Update: GET %s answered %d", redact(req.URL), resp.StatusCode)
+		}
+		if int64(len(read)) > c.limits.MaxBodyBuffer {
+			return v, true, fmt.Errorf("conflict: Update: GET %s: representation larger than %d bytes", redact(req.URL), c.limits.MaxBodyBuffer)
+		}
+		header = resp.Header
+	}
+	vals, raws, err := readVersions(header, read, vs)
 	if err != nil {
 		return v, true, fmt.Errorf("conflict: Update: GET %s: %w; a rule's Versions say where else the version is", redact(req.URL), err)
 	}
@@ -157,7 +171,7 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, mutate func(*
 	// members T does not model are kept at every depth (array elements
 	// included), numbers mutate did not change keep their exact text, and a
 	// member the server spells "Title" is the one T calls "title".
-	body, err := jsonmerge.Typed(func(_, ours, _ T) (T, error) { return ours, nil })(read, b1, read)
+	body, err := jsonmerge.ApplyChanges(b0, b1, read)
 	if err != nil {
 		return v, true, err
 	}
@@ -168,13 +182,19 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, mutate func(*
 	put.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	put.ContentLength = int64(len(body))
 	put.Header.Set("Content-Type", "application/json")
-	resp, err = c.Do(put)
+	resp, err := c.Do(put)
 	if err != nil {
+		if t != nil {
+			t.s.last = nil // what the turn knew is stale
+		}
 		return v, false, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		return v, true, fmt.Errorf("conflict: Update: PUT %s answered %d", redact(put.URL), resp.StatusCode)
+	}
+	if t != nil {
+		t.keep(resp, func() []byte { return body }, creds, c.limits.MaxBodyBuffer)
 	}
 	written, err := io.ReadAll(io.LimitReader(resp.Body, c.limits.MaxBodyBuffer))
 	if err != nil || len(bytes.TrimSpace(written)) == 0 {

@@ -112,3 +112,15 @@ func ExampleRebasePatch() {
 	// {"status":"closed"} <nil>
 	// jsonmerge: merge conflict at "/status"
 }
+
+// ApplyChanges applies an edit made on a narrower view of a document to the
+// document itself, keeping what the view does not show.
+func ExampleApplyChanges() {
+	doc := []byte(`{"title":"Draft","meta":{"owner":"ana"},"views":12345678901234567890}`)
+	view := []byte(`{"title":"Draft"}`) // what a struct with only Title sees
+	changed := []byte(`{"title":"Final"}`)
+	out, err := jsonmerge.ApplyChanges(view, changed, doc)
+	fmt.Println(string(out), err)
+	// Output:
+	// {"title":"Final","meta":{"owner":"ana"},"views":12345678901234567890} <nil>
+}

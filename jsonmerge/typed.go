@@ -48,7 +48,7 @@ func Typed[T any](f func(base, ours, theirs T) (T, error)) Func {
 		if err != nil {
 			return nil, err
 		}
-		return typedMerge.merge(view, res, theirs)
+		return ApplyChanges(view, res, theirs)
 	}
 }
 
@@ -62,4 +62,15 @@ func encodeValue(v any) ([]byte, error) {
 		return nil, fmt.Errorf("jsonmerge: encoding merge value: %w", err)
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}
+
+// ApplyChanges applies to doc the changes that turn view into changed,
+// where view is doc as a narrower model sees it (doc decoded into a Go type
+// and encoded again, say) and changed is that view after an edit. It is
+// [Typed]'s merge, on bytes: members of doc the view lacks are kept at every
+// depth, arrays that keep their length merge element by element, member
+// names match as encoding/json matches them, and where changed and doc
+// disagree, changed wins.
+func ApplyChanges(view, changed, doc []byte) ([]byte, error) {
+	return typedMerge.merge(view, changed, doc)
 }
