@@ -1,6 +1,10 @@
 package conflict
 
 import (
+	"bytes"
+	"encoding/json"
+	"sync"
+
 	"github.com/go-conflict/conflict/internal/jsonv"
 )
 
@@ -31,36 +35,50 @@ func dropPointer(doc []byte, segs []string) []byte {
 	return out
 }
 
+// buffers hold the memory of the trees the comparisons below parse and
+// drop.
+var buffers = sync.Pool{New: func() any { return new(jsonv.Buffer) }}
+
+// parsePair parses a and b into pooled memory, calls f, and gives the
+// memory back.
+func parsePair(a, b []byte, f func(va, vb *jsonv.Value) bool) bool {
+	ba, bb := buffers.Get().(*jsonv.Buffer), buffers.Get().(*jsonv.Buffer)
+	defer func() {
+		ba.Reset()
+		bb.Reset()
+		buffers.Put(ba)
+		buffers.Put(bb)
+	}()
+	va, err := jsonv.ParseIn(a, ba)
+	if err != nil {
+		return false
+	}
+	vb, err := jsonv.ParseIn(b, bb)
+	if err != nil {
+		return false
+	}
+	return f(&va, &vb)
+}
+
 // jsonEqual reports whether two JSON documents are equal, as the merge
 // compares them: objects regardless of member order, numbers by value.
 func jsonEqual(a, b []byte) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil
 	}
-	va, err := jsonv.Parse(a)
-	if err != nil {
-		return false
+	if bytes.Equal(a, b) {
+		return json.Valid(a)
 	}
-	vb, err := jsonv.Parse(b)
-	if err != nil {
-		return false
-	}
-	return jsonv.Equal(&va, &vb, false)
+	return parsePair(a, b, func(va, vb *jsonv.Value) bool { return jsonv.Equal(va, vb, false) })
 }
 
 // covers reports whether doc is an object that has every member base has,
 // at every depth of nested objects: evidence that doc is a whole
 // representation of the resource base is one of, not a summary of it.
 func covers(doc, base []byte) bool {
-	d, err := jsonv.Parse(doc)
-	if err != nil || d.Kind != jsonv.Object {
-		return false
-	}
-	b, err := jsonv.Parse(base)
-	if err != nil || b.Kind != jsonv.Object {
-		return false
-	}
-	return coversValue(&d, &b)
+	return parsePair(doc, base, func(d, b *jsonv.Value) bool {
+		return d.Kind == jsonv.Object && b.Kind == jsonv.Object && coversValue(d, b)
+	})
 }
 
 func coversValue(d, b *jsonv.Value) bool {

@@ -3,14 +3,13 @@ package conflict
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"sync"
 	"time"
-
-	"github.com/go-conflict/conflict/internal/jsonv"
 )
 
 // resourceQueue lets the writes of one client to one resource go one at a
@@ -190,7 +189,7 @@ func (st *call) mergeOntoLast() {
 	if err != nil {
 		return // sent as it is: the server's answer decides
 	}
-	if _, err := jsonv.Parse(next); err != nil {
+	if !json.Valid(next) {
 		return
 	}
 	h := st.tmpl.Header.Clone()

@@ -2,14 +2,13 @@ package conflict
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"time"
 
-	"github.com/go-conflict/conflict/internal/jsonv"
 	"github.com/go-conflict/conflict/internal/retry"
 )
 
@@ -106,8 +105,8 @@ func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response,
 			}
 			return fail(ErrUnrecoverable, err)
 		}
-		if _, perr := jsonv.Parse(next); perr != nil {
-			return fail(ErrUnrecoverable, fmt.Errorf("%w: %v", errBadMerge, perr))
+		if !json.Valid(next) {
+			return fail(ErrUnrecoverable, errBadMerge)
 		}
 	}
 	if applied(next, theirs, fields) {
