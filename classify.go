@@ -159,6 +159,8 @@ func newInput(resp *http.Response, body []byte) *input {
 	if strings.EqualFold(in.header.Get("Content-Encoding"), "gzip") {
 		in.body = gunzipPrefix(body)
 	}
+	// A UTF-8 byte order mark (Azure Storage sends one) is not content.
+	in.body = bytes.TrimPrefix(in.body, []byte("\ufeff"))
 	b := bytes.TrimSpace(in.body)
 	switch {
 	case len(b) > 0 && (b[0] == '{' || b[0] == '['):

@@ -882,3 +882,18 @@ func TestClassifyWalkBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestClassifyByteOrderMark: a body that starts with a UTF-8 byte order mark,
+// as Azure Storage sends, is read like any other.
+func TestClassifyByteOrderMark(t *testing.T) {
+	for _, tc := range []struct{ ctype, body string }{
+		{"application/problem+json", "\ufeff" + `{"type":"https://x/version-conflict","title":"Version conflict","status":409,"code":"version_conflict"}`},
+		{"application/xml", "\ufeff" + `<?xml version="1.0" encoding="utf-8"?><Error><Code>ConditionNotMet</Code><Message>The condition specified using HTTP conditional header(s) is not met.</Message></Error>`},
+	} {
+		resp := &http.Response{StatusCode: 412, Header: http.Header{"Content-Type": {tc.ctype}}, Body: io.NopCloser(strings.NewReader(tc.body))}
+		cf, err := Classify(resp)
+		if err != nil || cf == nil || cf.Kind != StaleVersion || cf.Message == "" || cf.Dialect == "text" {
+			t.Errorf("%s: %+v, %v", tc.ctype, cf, err)
+		}
+	}
+}
