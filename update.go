@@ -62,7 +62,7 @@ func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) e
 			// growing while conflicts persist, spread the writers out
 			// instead of colliding again at once.
 			base := max(staleBackoff, took)
-			d := retry.FullJitter(base, min(c.limits.BackoffMax, 10*base), attempt-2)
+			d := retry.FullJitter(base, min(c.limits.BackoffMax, 4*base), attempt-2)
 			if time.Now().Add(d).After(deadline) {
 				break
 			}
@@ -146,18 +146,15 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, t *turn, muta
 		return v, true, fmt.Errorf("conflict: Update: GET %s: %w; a rule's Versions say where else the version is", redact(req.URL), err)
 	}
 
-	var before, after T
-	if err := json.Unmarshal(read, &before); err != nil {
+	var after T
+	if err := json.Unmarshal(read, &after); err != nil {
 		return v, true, fmt.Errorf("conflict: Update: decoding %s: %w", redact(req.URL), err)
 	}
-	if err := json.Unmarshal(read, &after); err != nil {
+	b0, err := json.Marshal(after) // the representation as T sees it, before mutate
+	if err != nil {
 		return v, true, err
 	}
 	if err := mutate(&after); err != nil {
-		return v, true, err
-	}
-	b0, err := json.Marshal(before)
-	if err != nil {
 		return v, true, err
 	}
 	b1, err := json.Marshal(after)
