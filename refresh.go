@@ -66,7 +66,7 @@ func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response,
 		// Full jitter spreads the writers out; the state read after the
 		// wait is fresher than the one in this conflict.
 		step := max(staleBackoff, time.Since(st.sentAt))
-		if why := st.pause(cf, retry.FullJitter(step, min(st.c.limits.BackoffMax, 4*step), st.stales-2)); why != nil {
+		if why := st.pause(cf, retry.FullJitter(step, min(st.c.limits.BackoffMax, 10*step), st.stales-2)); why != nil {
 			why.base, why.ours = base, ours
 			return nil, why
 		}

@@ -62,7 +62,7 @@ func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) e
 			// growing while conflicts persist, spread the writers out
 			// instead of colliding again at once.
 			base := max(staleBackoff, took)
-			d := retry.FullJitter(base, min(c.limits.BackoffMax, 4*base), attempt-2)
+			d := retry.FullJitter(base, min(c.limits.BackoffMax, 10*base), attempt-2)
 			if time.Now().Add(d).After(deadline) {
 				break
 			}
