@@ -54,10 +54,21 @@ func (st *call) adopt(resp *http.Response, cf *Conflict) (*http.Response, *halt)
 		return nil, why
 	}
 	var ours []byte
-	if st.body.replayable() {
-		ours, _ = st.body.read(st.c.limits.MaxBodyBuffer)
+	bodiless := st.body.get == nil && st.body.bytes == nil && st.body.replayable()
+	if !bodiless {
+		var err error
+		if !st.body.replayable() {
+			err = ErrNotReplayable
+		} else {
+			ours, err = st.body.read(st.c.limits.MaxBodyBuffer)
+		}
+		if err != nil {
+			// What was sent cannot be read back: nothing shows the
+			// existing resource is this request's.
+			return nil, &halt{reason: ErrUnrecoverable, err: fmt.Errorf("%w: %v", errNoEvidence, err), theirs: existing}
+		}
 	}
-	if err := st.adoptable(ours, existing); err != nil {
+	if err := st.adoptable(ours, existing, bodiless); err != nil {
 		return nil, &halt{reason: ErrUnrecoverable, err: err, ours: ours, theirs: existing}
 	}
 	st.out.res.Outcome = Adopted
@@ -75,14 +86,14 @@ func (st *call) adopt(resp *http.Response, cf *Conflict) (*http.Response, *halt)
 
 // adoptable says why existing is not what this call meant to create, or nil
 // when it is: the rule's AdoptIf, or the default evidence.
-func (st *call) adoptable(ours, existing []byte) error {
+func (st *call) adoptable(ours, existing []byte, bodiless bool) error {
 	if st.rule != nil && st.rule.AdoptIf != nil {
 		if st.rule.AdoptIf(ours, existing) {
 			return nil
 		}
 		return errForeign
 	}
-	if st.rule != nil && st.rule.Creates && len(bytes.TrimSpace(ours)) == 0 && st.body.replayable() {
+	if st.rule != nil && st.rule.Creates && bodiless {
 		// A bodiless create-if-absent (an Azure container, a CouchDB
 		// database, a WebDAV collection) means "make sure it exists":
 		// whatever exists at its URL is what it meant to create.

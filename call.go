@@ -24,6 +24,7 @@ type call struct {
 	keyHeader   string
 	start       time.Time
 	sentAt      time.Time  // when the last attempt was sent
+	bodyCut     bool       // the deadline closed the last conflict body while it was read
 	out         *resultCtx // the context of every request sent: it carries the Result
 	ctx         context.Context
 	// Once recovery starts, ctx is bounded by the call's deadline: stop
@@ -112,6 +113,9 @@ func (st *call) run() (*http.Response, error) {
 	for {
 		resp, err := st.send()
 		if err != nil {
+			if st.turn != nil {
+				st.turn.s.last = nil // the write may have committed
+			}
 			st.finish()
 			err = redactErr(err) // a *url.Error names the URL, query included
 			if ctxErr := st.ctxErr(); ctxErr != nil && !errors.Is(err, ctxErr) {
@@ -120,6 +124,16 @@ func (st *call) run() (*http.Response, error) {
 			return nil, err
 		}
 		cf := st.classify(resp)
+		if !st.sameResource(resp) {
+			// Redirected elsewhere by the caller's client: the answer is
+			// not about the resource the request addressed, so it is no
+			// evidence for a recovery, nor a base to remember.
+			if cf == nil {
+				return st.done(resp), nil
+			}
+			st.out.res.Conflict = cf
+			return st.abort(resp, cf, &halt{reason: ErrUnrecoverable, err: errElsewhere})
+		}
 		if cf == nil {
 			st.c.remember(st.orig, resp, st.c.limits.MaxBodyBuffer)
 			return st.done(resp), nil
@@ -247,10 +261,18 @@ func (st *call) classify(resp *http.Response) *Conflict {
 			return nil
 		}
 	}
-	body := resp.Body
-	t := time.AfterFunc(time.Until(st.deadline()), func() { body.Close() })
-	cf, _ := st.c.cfg.classifier.classify(resp, forced)
-	t.Stop()
+	// The read of the conflict body ends by the call's deadline (a body
+	// that trickles in cannot hold the call); once the deadline has
+	// passed, the read is bounded by its size alone.
+	var cf *Conflict
+	if left := time.Until(st.deadline()); left > 0 {
+		body := resp.Body
+		t := time.AfterFunc(left, func() { body.Close() })
+		cf, _ = st.c.cfg.classifier.classify(resp, forced)
+		st.bodyCut = !t.Stop()
+	} else {
+		cf, _ = st.c.cfg.classifier.classify(resp, forced)
+	}
 	if cf != nil && cf.Kind == Unknown && kind != Unknown {
 		cf.Kind = kind // what this status means on this endpoint
 	}
@@ -311,7 +333,7 @@ func (st *call) abort(resp *http.Response, cf *Conflict, why *halt) (*http.Respo
 	}
 	st.emitFor(resp, Event{Step: StepAbort, Kind: cf.Kind, Reason: cf.Reason, Status: cf.Status, Err: e, Outcome: Aborted})
 	ctxDone := errors.Is(e.Reason, context.Canceled) || errors.Is(e.Reason, context.DeadlineExceeded)
-	if st.passthrough && !ctxDone && resp != nil {
+	if st.passthrough && !ctxDone && resp != nil && !st.bodyCut {
 		st.finishWith(resp)
 		return resp, nil // the server's own answer, body intact
 	}
@@ -324,8 +346,11 @@ func (st *call) abort(resp *http.Response, cf *Conflict, why *halt) (*http.Respo
 func (st *call) done(resp *http.Response) *http.Response {
 	res := &st.out.res
 	if st.turn != nil {
-		if resp.StatusCode/100 == 2 {
-			st.turn.keep(resp, st.sentBody, credentials(st.orig.URL, st.orig.Header), st.c.limits.MaxBodyBuffer)
+		if st.release != nil {
+			st.stop() // the deadline no longer applies to this response's body
+		}
+		if resp.StatusCode/100 == 2 && st.sameResource(resp) {
+			st.turn.keep(resp, st.orig.Method, st.versions(), st.sentBody, credentials(st.orig.URL, st.orig.Header), st.c.limits.MaxBodyBuffer)
 		} else {
 			st.turn.s.last = nil
 		}
@@ -349,6 +374,18 @@ func (st *call) done(resp *http.Response) *http.Response {
 	}
 	st.finishWith(resp)
 	return resp
+}
+
+var errElsewhere = errors.New("the conflict came from another resource, after a redirect: it says nothing of this one")
+
+// sameResource reports whether resp answers a request for the resource the
+// call addressed: the same origin and escaped path.
+func (st *call) sameResource(resp *http.Response) bool {
+	if resp.Request == nil || resp.Request.URL == nil {
+		return true
+	}
+	u := resp.Request.URL
+	return sameOrigin(u, st.tmpl.URL) && u.EscapedPath() == st.tmpl.URL.EscapedPath()
 }
 
 // sentBody is the body of the last send, or nil.

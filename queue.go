@@ -127,10 +127,14 @@ func (st *call) queued() bool {
 // state for the writers that wait, when it is verifiably whole: a strong
 // ETag, and a JSON object with every member the write sent. The body is
 // read here (up to limit) and handed on unchanged.
-func (t *turn) keep(resp *http.Response, sentBody func() []byte, creds string, limit int64) {
+//
+// Only the answer to a PUT (a whole replacement) of an endpoint whose
+// version is the ETag is kept: the answer to a PATCH may hold only the
+// members patched, and a version read elsewhere is not the ETag.
+func (t *turn) keep(resp *http.Response, method string, vs []Version, sentBody func() []byte, creds string, limit int64) {
 	t.s.last = nil
 	etag := strongETag(resp.Header)
-	if etag == "" || resp.Body == nil || resp.Body == http.NoBody || !t.waiting() {
+	if method != http.MethodPut || !etagOnly(vs) || etag == "" || resp.Body == nil || resp.Body == http.NoBody || !t.waiting() {
 		return
 	}
 	sent := sentBody()
@@ -169,8 +173,8 @@ func errorOr(r io.Reader, err error) io.Reader {
 func (st *call) mergeOntoLast() {
 	last := st.turn.s.last
 	r := st.rule
-	if last == nil || r.Merge == nil || r.Resolve != ResolveMerge || len(r.versions) != 1 ||
-		!sendsIfMatch(r.versions) || !st.body.replayable() {
+	if last == nil || r.Merge == nil || r.Resolve != ResolveMerge || !etagOnly(r.versions) ||
+		st.orig.Method != http.MethodPut || !st.body.replayable() {
 		return
 	}
 	vs := headerValues(st.tmpl.Header, "If-Match")
@@ -197,6 +201,7 @@ func (st *call) mergeOntoLast() {
 	dropBodyHeaders(h)
 	st.merges++
 	st.base = last.body
+	st.body.close() // the caller's body, never sent
 	st.body = bytesBody(next)
 	t := new(http.Request)
 	*t = *st.tmpl
@@ -214,4 +219,11 @@ func (t *turn) lastFor(creds string) *snapshot {
 		return nil
 	}
 	return t.s.last
+}
+
+// etagOnly reports whether vs is the ETag precondition alone: sent as
+// If-Match, read from ETag.
+func etagOnly(vs []Version) bool {
+	return len(vs) == 1 && vs[0].Send.kind == inHeader && vs[0].Send.name == "If-Match" &&
+		vs[0].Read.kind == inHeader && vs[0].Read.name == "Etag"
 }

@@ -20,14 +20,15 @@ const (
 	// the same request again, and the server accepted it.
 	Waited
 	// Merged: a stale write was merged with the current state and re-sent,
-	// and the server accepted it.
+	// and the server accepted it; or the current state was found to hold
+	// the merge already (an earlier send committed, its answer lost), and
+	// the response is that state.
 	Merged
 	// Overwrote: a stale write was re-sent unchanged on the current version
 	// ([ClientWins]), and the server accepted it.
 	Overwrote
 	// ServerWon: a stale write was dropped in favour of the server's current
-	// state ([ServerWins]), or it was found already applied there; the
-	// response is that state.
+	// state ([ServerWins]); the response is that state.
 	ServerWon
 	// Adopted: a create found its resource already there, and it is the one
 	// this request meant to create; the response is that resource.

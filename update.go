@@ -52,9 +52,12 @@ func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) e
 		}
 	}
 	deadline := time.Now().Add(elapsed)
-	ctx = context.WithValue(ctx, updateKey{}, true)
+	// Every read and write of the loop ends by its deadline.
+	ctx, cancel := context.WithDeadline(context.WithValue(ctx, updateKey{}, true), deadline)
+	defer cancel()
 	var last *Error
 	var took time.Duration // how long the last read-modify-write took
+	made := 0
 	for attempt := 1; attempt <= attempts; attempt++ {
 		if attempt > 1 {
 			// Stale: other writers contend for the resource. Waits with
@@ -71,6 +74,7 @@ func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) e
 			}
 		}
 		began := time.Now()
+		made++
 		v, done, err := updateTurn(ctx, c, url, deadline, mutate)
 		took = time.Since(began)
 		if done || err == nil {
@@ -82,7 +86,7 @@ func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) e
 		}
 		last = e
 	}
-	last.Reason, last.Err, last.Attempts = ErrAttemptsExhausted, nil, attempts
+	last.Reason, last.Err, last.Attempts = ErrAttemptsExhausted, nil, made
 	return zero, last
 }
 
@@ -117,7 +121,7 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, t *turn, muta
 	creds := credentials(req.URL, nil)
 	var read []byte
 	var header http.Header
-	if last := t.lastFor(creds); last != nil && len(vs) == 1 && sendsIfMatch(vs) {
+	if last := t.lastFor(creds); last != nil && etagOnly(vs) {
 		// The previous Update of this turn left the resource as its PUT
 		// answered: a whole representation and its ETag. No need to read
 		// it again; if another process wrote since, the PUT is stale and
@@ -191,7 +195,7 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, t *turn, muta
 		return v, true, fmt.Errorf("conflict: Update: PUT %s answered %d", redact(put.URL), resp.StatusCode)
 	}
 	if t != nil {
-		t.keep(resp, func() []byte { return body }, creds, c.limits.MaxBodyBuffer)
+		t.keep(resp, http.MethodPut, vs, func() []byte { return body }, creds, c.limits.MaxBodyBuffer)
 	}
 	written, err := io.ReadAll(io.LimitReader(resp.Body, c.limits.MaxBodyBuffer))
 	if err != nil || len(bytes.TrimSpace(written)) == 0 {

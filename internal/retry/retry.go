@@ -90,9 +90,7 @@ func Do(send SendFunc, req *http.Request, p Policy, retryable bool, on OnRetry) 
 			if next.Body != nil {
 				next.Body.Close()
 			}
-			if resp != nil {
-				return resp, nil
-			}
+			Drain(resp)
 			return nil, werr
 		}
 		Drain(resp)

@@ -1,0 +1,416 @@
+package conflict
+
+// Regression tests from a review of the recovery code: each failed before
+// its fix, against a real httptest server.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-conflict/conflict/jsonmerge"
+)
+
+// A: a queued PATCH answered with a summary (only the patched members) under
+// a strong ETag; an Update waiting its turn reuses that summary as the whole
+// representation and PUTs it.
+func TestRegressUpdateReusesPatchSummary(t *testing.T) {
+	var mu sync.Mutex
+	doc := map[string]any{"title": "a", "body": "long text", "owner": "ana", "count": 0}
+	ver := 1
+	arrived, release := make(chan struct{}), make(chan struct{})
+	gets := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPatch {
+			arrived <- struct{}{}
+			<-release
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		switch r.Method {
+		case http.MethodGet:
+			gets++
+			w.Header().Set("ETag", fmt.Sprintf(`"%d"`, ver))
+			json.NewEncoder(w).Encode(doc)
+		case http.MethodPatch, http.MethodPut:
+			if r.Header.Get("If-Match") != fmt.Sprintf(`"%d"`, ver) {
+				w.WriteHeader(412)
+				return
+			}
+			var in map[string]any
+			json.NewDecoder(r.Body).Decode(&in)
+			if r.Method == http.MethodPut {
+				doc = in
+			} else {
+				for k, v := range in {
+					doc[k] = v
+				}
+			}
+			ver++
+			w.Header().Set("ETag", fmt.Sprintf(`"%d"`, ver))
+			json.NewEncoder(w).Encode(in) // the answer echoes what was written
+		}
+	}))
+	defer srv.Close()
+	c := New(WithRule("PATCH /docs/{id}", Rule{Merge: jsonmerge.Merge}), WithRule("PUT /docs/{id}", Rule{Merge: jsonmerge.Merge}))
+	done := make(chan error)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPatch, srv.URL+"/docs/1", bytes.NewReader([]byte(`{"title":"x"}`)))
+		req.Header.Set("If-Match", `"1"`)
+		resp, err := c.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	<-arrived
+	type D struct {
+		Count int `json:"count"`
+	}
+	upd := make(chan error)
+	go func() {
+		_, err := Update(context.Background(), c, srv.URL+"/docs/1", func(d *D) error { d.Count++; return nil })
+		upd <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // Update waits its turn
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-upd; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("GETs by Update: %d; document now %v", gets, doc)
+	if doc["body"] != "long text" || doc["owner"] != "ana" {
+		t.Errorf("Update wrote a partial document: %v", doc)
+	}
+}
+
+func TestRegressMergeOntoLastOtherHeader(t *testing.T) {
+	var mu sync.Mutex
+	doc := map[string]any{"title": "a", "count": 0}
+	ver := 1
+	var ifMatches []string
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	first := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if r.Method == http.MethodPut && first {
+			first = false
+			mu.Unlock()
+			arrived <- struct{}{}
+			<-release
+			mu.Lock()
+		}
+		defer mu.Unlock()
+		if r.Method == http.MethodPut {
+			ifMatches = append(ifMatches, r.Header.Get("If-Match"))
+			if r.Header.Get("If-Match") != fmt.Sprint(ver) {
+				w.WriteHeader(412)
+				return
+			}
+			json.NewDecoder(r.Body).Decode(&doc)
+			ver++
+		}
+		w.Header().Set("ETag", fmt.Sprintf(`"e%d"`, ver))
+		w.Header().Set("X-Version", fmt.Sprint(ver))
+		json.NewEncoder(w).Encode(doc)
+	}))
+	defer srv.Close()
+	c := New(WithRule("PUT /docs/{id}", Rule{Merge: jsonmerge.Merge, Versions: []Version{{Send: Header("If-Match"), Read: Header("X-Version")}}}))
+	put := func(ctx context.Context, body string) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPut, srv.URL+"/docs/1", bytes.NewReader([]byte(body)))
+		req.Header.Set("If-Match", `1`)
+		resp, err := c.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			t.Logf("outcome %v status %d", ResultOf(resp).Outcome, resp.StatusCode)
+		}
+		return err
+	}
+	done := make(chan error, 2)
+	go func() { done <- put(context.Background(), `{"title":"x","count":0}`) }()
+	<-arrived
+	go func() {
+		done <- put(WithBase(context.Background(), []byte(`{"title":"a","count":0}`)), `{"title":"a","count":5}`)
+	}()
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("If-Match sent: %q; doc %v", ifMatches, doc)
+	for _, im := range ifMatches {
+		if strings.HasPrefix(im, `"e`) {
+			t.Errorf("an ETag was sent as the version of a rule that reads it from X-Version: %q", ifMatches)
+		}
+	}
+}
+
+// B: If-Match whose value is read from X-Version, not ETag. A turn's snapshot
+// carries the ETag as "the" version.
+func TestRegressIfMatchFromOtherHeader(t *testing.T) {
+	var mu sync.Mutex
+	doc := map[string]any{"title": "a", "count": 0}
+	ver := 1
+	var ifMatches []string
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	first := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if r.Method == http.MethodPut && first {
+			first = false
+			mu.Unlock()
+			arrived <- struct{}{}
+			<-release
+			mu.Lock()
+		}
+		defer mu.Unlock()
+		if r.Method == http.MethodPut {
+			ifMatches = append(ifMatches, r.Header.Get("If-Match"))
+			if r.Header.Get("If-Match") != fmt.Sprint(ver) {
+				w.WriteHeader(412)
+				return
+			}
+			json.NewDecoder(r.Body).Decode(&doc)
+			ver++
+		}
+		w.Header().Set("ETag", fmt.Sprintf(`"e%d"`, ver))
+		w.Header().Set("X-Version", fmt.Sprint(ver))
+		json.NewEncoder(w).Encode(doc)
+	}))
+	defer srv.Close()
+	c := New(WithRule("PUT /docs/{id}", Rule{Merge: jsonmerge.Merge, Versions: []Version{{Send: Header("If-Match"), Read: Header("X-Version")}}}))
+	done := make(chan error)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPut, srv.URL+"/docs/1", bytes.NewReader([]byte(`{"title":"x","count":0}`)))
+		req.Header.Set("If-Match", `1`)
+		resp, err := c.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	<-arrived
+	type D struct {
+		Count int `json:"count"`
+	}
+	upd := make(chan error)
+	go func() {
+		_, err := Update(context.Background(), c, srv.URL+"/docs/1", func(d *D) error { d.Count++; return nil })
+		upd <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	err := <-upd
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("If-Match sent: %q; doc %v", ifMatches, doc)
+	if err != nil {
+		t.Errorf("Update failed: %v", err)
+	}
+}
+
+type trackBody struct {
+	io.Reader
+	closed *atomic.Bool
+}
+
+func (b trackBody) Close() error { b.closed.Store(true); return nil }
+
+// C: a write merged onto the turn's last answer never closes the caller's Body
+// when the request has GetBody.
+func TestRegressMergeOntoLastLeaksBody(t *testing.T) {
+	var mu sync.Mutex
+	ver := 1
+	doc := `{"title":"a","count":0}`
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	first := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if r.Method == http.MethodPut && first {
+			first = false
+			mu.Unlock()
+			arrived <- struct{}{}
+			<-release
+			mu.Lock()
+		}
+		defer mu.Unlock()
+		if r.Method == http.MethodPut {
+			if r.Header.Get("If-Match") != fmt.Sprintf(`"%d"`, ver) {
+				w.WriteHeader(412)
+				return
+			}
+			b, _ := io.ReadAll(r.Body)
+			doc = string(b)
+			ver++
+		}
+		w.Header().Set("ETag", fmt.Sprintf(`"%d"`, ver))
+		io.WriteString(w, doc)
+	}))
+	defer srv.Close()
+	c := New(WithRule("PUT /docs/{id}", Rule{Merge: jsonmerge.Merge}))
+	var closed atomic.Bool
+	done := make(chan error, 2)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPut, srv.URL+"/docs/1", strings.NewReader(`{"title":"x","count":0}`))
+		req.Header.Set("If-Match", `"1"`)
+		resp, err := c.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	<-arrived
+	go func() {
+		body := []byte(`{"title":"a","count":5}`)
+		req, _ := http.NewRequestWithContext(WithBase(context.Background(), []byte(`{"title":"a","count":0}`)), http.MethodPut, srv.URL+"/docs/1", nil)
+		req.Body = trackBody{bytes.NewReader(body), &closed}
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		req.Header.Set("If-Match", `"1"`)
+		resp, err := c.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			t.Logf("second: %v", ResultOf(resp).Outcome)
+		}
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+	var m map[string]any
+	json.Unmarshal([]byte(doc), &m)
+	t.Logf("doc %v", m)
+	if !closed.Load() {
+		t.Error("the caller's request Body was never closed")
+	}
+}
+
+// D: a Creates rule adopts whatever exists when the body could not be read
+// back for comparison (larger than MaxBodyBuffer, with GetBody).
+func TestRegressAdoptUnreadableBody(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet:
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"owner":"mallory"}`)
+		case http.MethodPut:
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusConflict)
+			io.WriteString(w, `{"code":"already_exists","message":"the file already exists"}`)
+		}
+	}))
+	defer srv.Close()
+	c := New(WithRule("PUT /files/{name}", Rule{Creates: true}), WithLimits(Limits{MaxBodyBuffer: 32}))
+	body := []byte(`{"owner":"ana","content":"ana's own, rather longer, content"}`)
+	req, _ := http.NewRequest(http.MethodPut, srv.URL+"/files/report", bytes.NewReader(body))
+	req.Header.Set("If-None-Match", "*")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Logf("aborted: %v", err)
+		return
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	t.Errorf("outcome %v, status %d, body %s: a foreign resource was adopted", ResultOf(resp).Outcome, resp.StatusCode, got)
+}
+
+// E: a conflict answered after MaxElapsed: classify's timer fires at once and
+// closes the body; RoundTrip hands back "the server's own answer, body intact".
+func TestRegressLateConflictBodyClosed(t *testing.T) {
+	payload := `{"code":"invalid_transition","message":"cannot ship a cancelled order","detail":"` + strings.Repeat("x", 64<<10) + `"}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(150 * time.Millisecond)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusConflict)
+		w.(http.Flusher).Flush()
+		time.Sleep(20 * time.Millisecond)
+		io.WriteString(w, payload)
+	}))
+	defer srv.Close()
+	c := New(WithLimits(Limits{MaxElapsed: 100 * time.Millisecond}))
+	hc := c.StandardClient()
+	fails := 0
+	for i := 0; i < 5; i++ {
+		resp, err := hc.Post(srv.URL+"/orders/1/ship", "application/json", strings.NewReader(`{}`))
+		if err != nil {
+			t.Logf("err %v", err)
+			fails++
+			continue
+		}
+		got, rerr := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		r := ResultOf(resp)
+		if string(got) != payload {
+			fails++
+			t.Logf("status %d, read %d of %d bytes, err %v, result %+v", resp.StatusCode, len(got), len(payload), rerr, r.Err)
+		}
+	}
+	if fails > 0 {
+		t.Errorf("%d of 5 late conflicts lost their body", fails)
+	}
+}
+
+// F: the first send follows a cross-origin redirect; the other origin's
+// conflict body is taken as the current state of the original resource.
+func TestRegressCrossOriginConflictEvidence(t *testing.T) {
+	var aPuts atomic.Int32
+	b := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("ETag", `"9"`)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusConflict)
+		io.WriteString(w, `{"error":"version_conflict","current":{"title":"Final","body":"Hello"}}`)
+	}))
+	defer b.Close()
+	a := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		aPuts.Add(1)
+		http.Redirect(w, r, b.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer a.Close()
+	c := New(WithRule("PUT /docs/{id}", Rule{Merge: jsonmerge.Merge}))
+	ctx := WithBase(context.Background(), []byte(`{"title":"Draft","body":"Hello"}`))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, a.URL+"/docs/1", bytes.NewReader([]byte(`{"title":"Final","body":"Hello"}`)))
+	req.Header.Set("If-Match", `"1"`)
+	resp, err := c.Do(req)
+	if !errors.Is(err, ErrUnrecoverable) || !errors.Is(err, errElsewhere) {
+		if resp != nil {
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			t.Fatalf("call returned %d %v %s: want an abort", resp.StatusCode, ResultOf(resp).Outcome, got)
+		}
+		t.Fatalf("err = %v, want an abort for a conflict from elsewhere", err)
+	}
+	if aPuts.Load() != 1 {
+		t.Errorf("origin A saw %d PUTs", aPuts.Load())
+	}
+}
