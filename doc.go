@@ -84,7 +84,12 @@
 // with no transport retry, and a recovery that would need to send it again
 // stops with [ErrNotReplayable]. The caller's request is never modified.
 // Every loop is bounded ([Limits]: attempts, total time, each wait) and ends
-// at once when the request's context is done. Recovery reads never follow
+// at once when the request's context is done. A client's writes to one
+// resource (PUT, PATCH and DELETE of an endpoint with a rule, and [Update])
+// take turns, so that its own writers never make each other stale; a hook
+// or a rule's function must therefore not write that resource through the
+// same client from inside a call, or it waits for its own turn until the
+// call's time limit. Recovery reads never follow
 // redirects, and nothing is read or re-sent on another origin. Cancellation says nothing about whether the server applied a
 // write; the idempotency key is how to find out.
 //
