@@ -211,7 +211,9 @@ func testTurn(t *testing.T, summary bool) {
 			}
 		}
 	}
-	time.Sleep(200 * time.Millisecond) // the second write is waiting its turn
+	for conflict.Waiting(c, url) < 2 { // the second write is waiting its turn
+		time.Sleep(time.Millisecond)
+	}
 	close(release)
 	wg.Wait()
 	body, _, _ := srv.Document("d")

@@ -83,7 +83,9 @@ func TestRegressUpdateReusesPatchSummary(t *testing.T) {
 		_, err := Update(context.Background(), c, srv.URL+"/docs/1", func(d *D) error { d.Count++; return nil })
 		upd <- err
 	}()
-	time.Sleep(100 * time.Millisecond) // Update waits its turn
+	for Waiting(c, srv.URL+"/docs/1") < 2 { // Update waits its turn
+		time.Sleep(time.Millisecond)
+	}
 	close(release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -148,7 +150,9 @@ func TestRegressMergeOntoLastOtherHeader(t *testing.T) {
 	go func() {
 		done <- put(WithBase(context.Background(), []byte(`{"title":"a","count":0}`)), `{"title":"a","count":5}`)
 	}()
-	time.Sleep(100 * time.Millisecond)
+	for Waiting(c, srv.URL+"/docs/1") < 2 { // the second writer waits its turn
+		time.Sleep(time.Millisecond)
+	}
 	close(release)
 	for range 2 {
 		if err := <-done; err != nil {
@@ -219,7 +223,9 @@ func TestRegressIfMatchFromOtherHeader(t *testing.T) {
 		_, err := Update(context.Background(), c, srv.URL+"/docs/1", func(d *D) error { d.Count++; return nil })
 		upd <- err
 	}()
-	time.Sleep(100 * time.Millisecond)
+	for Waiting(c, srv.URL+"/docs/1") < 2 { // the second writer waits its turn
+		time.Sleep(time.Millisecond)
+	}
 	close(release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -299,7 +305,9 @@ func TestRegressMergeOntoLastLeaksBody(t *testing.T) {
 		}
 		done <- err
 	}()
-	time.Sleep(100 * time.Millisecond)
+	for Waiting(c, srv.URL+"/docs/1") < 2 { // the second writer waits its turn
+		time.Sleep(time.Millisecond)
+	}
 	close(release)
 	for range 2 {
 		if err := <-done; err != nil {
