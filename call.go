@@ -176,7 +176,11 @@ func (st *call) send() (*http.Response, error) {
 	}
 	st.out.res.Attempts++
 	st.out.sends.Add(1)
-	st.sentAt = time.Now()
+	if st.out.res.Attempts == 1 {
+		st.sentAt = st.start // the call just began: no second clock read
+	} else {
+		st.sentAt = time.Now()
+	}
 	out := st.tmpl
 	if st.ctx != st.out {
 		out = out.WithContext(st.ctx)
@@ -385,6 +389,9 @@ func (st *call) sameResource(resp *http.Response) bool {
 		return true
 	}
 	u := resp.Request.URL
+	if u == st.tmpl.URL {
+		return true // the request sent, not redirected
+	}
 	return sameOrigin(u, st.tmpl.URL) && u.EscapedPath() == st.tmpl.URL.EscapedPath()
 }
 
