@@ -383,11 +383,13 @@ func TestKeyInUseWaitedOut(t *testing.T) {
 	for _, d := range conflicttest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
-			srv := conflicttest.NewServer(conflicttest.WithDialect(d), conflicttest.WithFaults(conflicttest.Faults{InFlight: 400 * time.Millisecond}))
+			// The key stays in flight long enough for the second call to
+			// meet it even on a loaded machine.
+			srv := conflicttest.NewServer(conflicttest.WithDialect(d), conflicttest.WithFaults(conflicttest.Faults{InFlight: time.Second}))
 			t.Cleanup(srv.Close)
 			var events []Event
 			var mu sync.Mutex
-			c := New(WithLimits(Limits{MaxWait: 20 * time.Millisecond}), WithLimits(Limits{MaxAttempts: 50}), WithHook(func(_ context.Context, e Event) {
+			c := New(WithLimits(Limits{MaxWait: 20 * time.Millisecond}), WithLimits(Limits{MaxAttempts: 200}), WithHook(func(_ context.Context, e Event) {
 				mu.Lock()
 				events = append(events, e)
 				mu.Unlock()
