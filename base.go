@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/go-conflict/conflict/internal/credential"
 	"github.com/go-conflict/conflict/internal/jsonv"
 )
 
@@ -92,7 +93,8 @@ func cacheKey(u *url.URL, h http.Header, version string) string {
 func credentials(u *url.URL, h http.Header) string {
 	var names []string
 	for k := range h {
-		if isCredential(k) {
+		// An idempotency key names the intent, not the caller.
+		if credential.Is(k) && !strings.Contains(strings.ToLower(k), "idempotency") {
 			names = append(names, k)
 		}
 	}
@@ -111,20 +113,6 @@ func credentials(u *url.URL, h http.Header) string {
 		}
 	}
 	return string(sum.Sum(nil)[:16])
-}
-
-// isCredential reports whether a header can carry a credential.
-func isCredential(name string) bool {
-	n := strings.ToLower(name)
-	if n == "cookie" {
-		return true
-	}
-	for _, s := range []string{"auth", "token", "key", "secret", "session", "signature", "password"} {
-		if strings.Contains(n, s) && !strings.Contains(n, "idempotency") {
-			return true
-		}
-	}
-	return false
 }
 
 // baseCache remembers representations read through the client, so that a
@@ -194,7 +182,7 @@ func (c *Client) remember(req *http.Request, resp *http.Response, limit int64) {
 		return
 	}
 	vs, rh := r.versions, resp.Header
-	if len(vs) == 1 && vs[0].Read.kind == inHeader && vs[0].Read.name == "Etag" && strongETag(rh) == "" {
+	if len(vs) == 1 && vs[0].Read.isETag() && strongETag(rh) == "" {
 		return // no strong ETag: nothing could be merged against this read
 	}
 	u, h := withoutVersions(req.URL, vs), req.Header

@@ -47,7 +47,7 @@ func New(opts ...Option) *Client {
 func (c *Client) init() { c.once.Do(func() { c.setup(nil) }) }
 
 func (c *Client) setup(opts []Option) {
-	var cfg config
+	cfg := config{limits: DefaultLimits()}
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
@@ -76,7 +76,8 @@ func (c *Client) setup(opts []Option) {
 	reader.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.resend, c.reader = &resend, &reader
 
-	c.limits = cfg.limits.orDefault(DefaultLimits())
+	c.limits = cfg.limits
+	c.limits.TransportRetries = max(c.limits.TransportRetries, 0) // negative: off
 	if cfg.keyHeader == "" {
 		cfg.keyHeader = DefaultIdempotencyHeader
 	}

@@ -140,5 +140,7 @@
 // in vocabulary.go. A recovery is a file of its own, called from
 // call.recover by kind. internal/retry sends with transport retries and
 // knows nothing of conflicts; internal/jsonv is the one JSON model and JSON
-// Pointer; package jsonmerge is the merge, usable alone.
+// Pointer (and the pool of parse memory); internal/credential is the one list
+// of names that carry credentials; package jsonmerge is the merge, usable
+// alone.
 package conflict

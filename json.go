@@ -3,7 +3,6 @@ package conflict
 import (
 	"bytes"
 	"encoding/json"
-	"sync"
 
 	"github.com/go-conflict/conflict/internal/jsonv"
 )
@@ -35,20 +34,12 @@ func dropPointer(doc []byte, segs []string) []byte {
 	return out
 }
 
-// buffers hold the memory of the trees the comparisons below parse and
-// drop.
-var buffers = sync.Pool{New: func() any { return new(jsonv.Buffer) }}
-
 // parsePair parses a and b into pooled memory, calls f, and gives the
 // memory back.
 func parsePair(a, b []byte, f func(va, vb *jsonv.Value) bool) bool {
-	ba, bb := buffers.Get().(*jsonv.Buffer), buffers.Get().(*jsonv.Buffer)
-	defer func() {
-		ba.Reset()
-		bb.Reset()
-		buffers.Put(ba)
-		buffers.Put(bb)
-	}()
+	ba, bb := jsonv.GetBuffer(), jsonv.GetBuffer()
+	defer jsonv.PutBuffer(ba)
+	defer jsonv.PutBuffer(bb)
 	va, err := jsonv.ParseIn(a, ba)
 	if err != nil {
 		return false

@@ -61,62 +61,28 @@ func DefaultLimits() Limits {
 	}
 }
 
-// orDefault fills the zero fields of l from d.
-func (l Limits) orDefault(d Limits) Limits {
-	if l.MaxAttempts < 1 {
-		l.MaxAttempts = d.MaxAttempts
-	}
-	if l.MaxElapsed <= 0 {
-		l.MaxElapsed = d.MaxElapsed
-	}
-	if l.MaxWait <= 0 {
-		l.MaxWait = d.MaxWait
-	}
-	if l.BackoffMin <= 0 {
-		l.BackoffMin = d.BackoffMin
-	}
-	if l.BackoffMax <= 0 {
-		l.BackoffMax = d.BackoffMax
-	}
-	switch {
-	case l.TransportRetries == 0:
-		l.TransportRetries = d.TransportRetries
-	case l.TransportRetries < 0:
-		l.TransportRetries = 0
-	}
-	if l.MaxBodyBuffer < 1 {
-		l.MaxBodyBuffer = d.MaxBodyBuffer
-	}
-	if l.BaseCacheBytes < 1 {
-		l.BaseCacheBytes = d.BaseCacheBytes
-	}
-	return l
-}
-
-// over returns d with every non-zero field of l.
+// over returns d with the fields of l that are set: positive, or, for
+// TransportRetries, non-zero (a negative value turns retries off).
 func (l Limits) over(d Limits) Limits {
-	if l.MaxAttempts != 0 {
+	set := func(dst *time.Duration, v time.Duration) {
+		if v > 0 {
+			*dst = v
+		}
+	}
+	if l.MaxAttempts > 0 {
 		d.MaxAttempts = l.MaxAttempts
 	}
-	if l.MaxElapsed != 0 {
-		d.MaxElapsed = l.MaxElapsed
-	}
-	if l.MaxWait != 0 {
-		d.MaxWait = l.MaxWait
-	}
-	if l.BackoffMin != 0 {
-		d.BackoffMin = l.BackoffMin
-	}
-	if l.BackoffMax != 0 {
-		d.BackoffMax = l.BackoffMax
-	}
+	set(&d.MaxElapsed, l.MaxElapsed)
+	set(&d.MaxWait, l.MaxWait)
+	set(&d.BackoffMin, l.BackoffMin)
+	set(&d.BackoffMax, l.BackoffMax)
 	if l.TransportRetries != 0 {
 		d.TransportRetries = l.TransportRetries
 	}
-	if l.MaxBodyBuffer != 0 {
+	if l.MaxBodyBuffer > 0 {
 		d.MaxBodyBuffer = l.MaxBodyBuffer
 	}
-	if l.BaseCacheBytes != 0 {
+	if l.BaseCacheBytes > 0 {
 		d.BaseCacheBytes = l.BaseCacheBytes
 	}
 	return d
@@ -185,8 +151,9 @@ func WithClassifier(cl Classifier) Option {
 	}
 }
 
-// WithLimits sets the client's limits: each non-zero field of l replaces
-// the default, so that several WithLimits options combine.
+// WithLimits sets the client's limits: each field of l that is set
+// (positive; for TransportRetries, non-zero) replaces the default, so that
+// several WithLimits options combine.
 func WithLimits(l Limits) Option {
 	return func(cfg *config) { cfg.limits = l.over(cfg.limits) }
 }

@@ -198,24 +198,13 @@ func (st *call) mergeOntoLast() {
 	}
 	h := st.tmpl.Header.Clone()
 	setHeader(h, "If-Match", last.etag)
-	dropBodyHeaders(h)
-	st.merges++
-	st.base = last.body
-	st.body.close() // the caller's body, never sent
-	st.body = bytesBody(next)
-	t := new(http.Request)
-	*t = *st.tmpl
-	t.Header, t.ContentLength = h, int64(len(next))
-	st.tmpl = t
-	if st.keyHeader != "" && st.out.res.IdempotencyKey != "" {
-		st.setKeyHeader(deriveKey(st.out.res.Keys[0], st.merges))
-	}
+	st.rebuild(next, h, st.tmpl.URL, last.body)
 	st.emit(Event{Step: StepMerge, Kind: StaleVersion})
 }
 
 // lastFor returns the turn's snapshot if it was read with creds.
 func (t *turn) lastFor(creds string) *snapshot {
-	if t == nil || t.s.last == nil || t.s.last.creds != creds {
+	if t.s.last == nil || t.s.last.creds != creds {
 		return nil
 	}
 	return t.s.last
@@ -224,6 +213,5 @@ func (t *turn) lastFor(creds string) *snapshot {
 // etagOnly reports whether vs is the ETag precondition alone: sent as
 // If-Match, read from ETag.
 func etagOnly(vs []Version) bool {
-	return len(vs) == 1 && vs[0].Send.kind == inHeader && vs[0].Send.name == "If-Match" &&
-		vs[0].Read.kind == inHeader && vs[0].Read.name == "Etag"
+	return len(vs) == 1 && sendsIfMatch(vs) && vs[0].Read.isETag()
 }

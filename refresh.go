@@ -135,9 +135,20 @@ func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response,
 		}
 		setHeader(h, "If-Match", cur.etag)
 	}
+	st.rebuild(next, h, u, theirs)
+	st.emit(Event{Step: StepResend, Kind: cf.Kind})
+	return nil, nil
+}
+
+// rebuild makes the next send a new payload, next, under the headers h and
+// URL u, merged onto base, the representation it now rests on. A new
+// payload is a new intent: it gets an idempotency key of its own, derived
+// from the first so that every process derives the same one.
+func (st *call) rebuild(next []byte, h http.Header, u *url.URL, base []byte) {
 	dropBodyHeaders(h)
 	st.merges++
-	st.base = theirs
+	st.base = base
+	st.body.close() // a body of the caller's that was never sent
 	st.body = bytesBody(next)
 	t := new(http.Request)
 	*t = *st.tmpl
@@ -145,12 +156,8 @@ func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response,
 	t.ContentLength = int64(len(next))
 	st.tmpl = t
 	if st.keyHeader != "" && st.out.res.IdempotencyKey != "" {
-		// A new payload is a new intent: it gets a key of its own, derived
-		// from the first so every process derives the same one.
 		st.setKeyHeader(deriveKey(st.out.res.Keys[0], st.merges))
 	}
-	st.emit(Event{Step: StepResend, Kind: cf.Kind})
-	return nil, nil
 }
 
 // applied reports whether theirs already holds next, version fields aside.
@@ -258,7 +265,7 @@ func (st *call) fromConflict(resp *http.Response, cf *Conflict, base []byte) *cu
 	}
 	vs := st.versions()
 	for _, v := range vs {
-		if v.Read.kind == inHeader && v.Read.name != "Etag" {
+		if v.Read.kind == inHeader && !v.Read.isETag() {
 			return nil // another header of an error reply says nothing of the resource
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	neturl "net/url"
 	"time"
 
 	"github.com/go-conflict/conflict/internal/retry"
@@ -44,13 +43,17 @@ var errRederive = errors.New("stale write left to Update to re-derive")
 func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) error) (T, error) {
 	var zero T
 	c.init()
-	attempts, elapsed := c.limits.MaxAttempts, c.limits.MaxElapsed
-	if put, err := http.NewRequest(http.MethodPut, url, nil); err == nil {
-		if r := c.rules.match(put); r != nil {
-			attempts = cmp.Or(max(r.MaxAttempts, 0), attempts)
-			elapsed = cmp.Or(max(r.MaxElapsed, 0), elapsed)
-		}
+	put, err := http.NewRequest(http.MethodPut, url, nil)
+	if err != nil {
+		return zero, err
 	}
+	attempts, elapsed, vs := c.limits.MaxAttempts, c.limits.MaxElapsed, etagVersion
+	if r := c.rules.match(put); r != nil {
+		attempts = cmp.Or(max(r.MaxAttempts, 0), attempts)
+		elapsed = cmp.Or(max(r.MaxElapsed, 0), elapsed)
+		vs = r.versions
+	}
+	key := queueKey(put.URL)
 	deadline := time.Now().Add(elapsed)
 	// Every read and write of the loop ends by its deadline.
 	ctx, cancel := context.WithDeadline(context.WithValue(ctx, updateKey{}, true), deadline)
@@ -75,7 +78,7 @@ func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) e
 		}
 		began := time.Now()
 		made++
-		v, done, err := updateTurn(ctx, c, url, deadline, mutate)
+		v, done, err := updateTurn(ctx, c, url, key, vs, deadline, mutate)
 		took = time.Since(began)
 		if done || err == nil {
 			return v, err
@@ -92,32 +95,25 @@ func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) e
 
 // updateTurn runs one read-modify-write in the resource's turn: the
 // client's other writers to it wait, so they never make it stale.
-func updateTurn[T any](ctx context.Context, c *Client, url string, deadline time.Time, mutate func(*T) error) (T, bool, error) {
-	var t *turn
-	if u, err := neturl.Parse(url); err == nil {
-		t, err = c.queue.acquire(ctx, queueKey(u), deadline)
-		if err != nil {
-			var zero T
-			return zero, true, err
-		}
-		defer t.end()
+func updateTurn[T any](ctx context.Context, c *Client, url, key string, vs []Version, deadline time.Time, mutate func(*T) error) (T, bool, error) {
+	t, err := c.queue.acquire(ctx, key, deadline)
+	if err != nil {
+		var zero T
+		return zero, true, err
 	}
-	return updateOnce(ctx, c, url, t, mutate)
+	defer t.end()
+	return updateOnce(ctx, c, url, t, vs, mutate)
 }
 
 // updateOnce runs one read-modify-write. done reports that the result is
 // final (including an error that must not be retried).
-func updateOnce[T any](ctx context.Context, c *Client, url string, t *turn, mutate func(*T) error) (v T, done bool, err error) {
+func updateOnce[T any](ctx context.Context, c *Client, url string, t *turn, vs []Version, mutate func(*T) error) (v T, done bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return v, true, err
 	}
 	req.Header.Set("Accept", "application/json")
 	put, _ := http.NewRequestWithContext(ctx, http.MethodPut, url, nil)
-	vs := etagVersion
-	if r := c.rules.match(put); r != nil {
-		vs = r.versions
-	}
 	creds := credentials(req.URL, nil)
 	var read []byte
 	var header http.Header
@@ -185,18 +181,14 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, t *turn, muta
 	put.Header.Set("Content-Type", "application/json")
 	resp, err := c.Do(put)
 	if err != nil {
-		if t != nil {
-			t.s.last = nil // what the turn knew is stale
-		}
+		t.s.last = nil // what the turn knew is stale
 		return v, false, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		return v, true, fmt.Errorf("conflict: Update: PUT %s answered %d", redact(put.URL), resp.StatusCode)
 	}
-	if t != nil {
-		t.keep(resp, http.MethodPut, vs, func() []byte { return body }, creds, c.limits.MaxBodyBuffer)
-	}
+	t.keep(resp, http.MethodPut, vs, func() []byte { return body }, creds, c.limits.MaxBodyBuffer)
 	written, err := io.ReadAll(io.LimitReader(resp.Body, c.limits.MaxBodyBuffer))
 	if err != nil || len(bytes.TrimSpace(written)) == 0 {
 		return after, true, nil

@@ -41,12 +41,15 @@ func Query(name string) Location { return Location{kind: inQuery, name: name} }
 // ("/version", "/_rev", "/metadata/resourceVersion").
 func Field(pointer string) Location { return Location{kind: inField, name: pointer} }
 
+// isETag reports whether l is the ETag response header.
+func (l Location) isETag() bool { return l.kind == inHeader && l.name == "Etag" }
+
 // String describes the location: "header If-Match", "query rev",
 // "field /_rev".
 func (l Location) String() string {
 	switch l.kind {
 	case inHeader:
-		if l.name == "Etag" {
+		if l.isETag() {
 			return "header ETag"
 		}
 		return "header " + l.name
@@ -205,7 +208,7 @@ func readVersions(h http.Header, body []byte, vs []Version) (vals []string, raws
 	for i, v := range vs {
 		switch v.Read.kind {
 		case inHeader:
-			if v.Read.name == "Etag" {
+			if v.Read.isETag() {
 				etag := strongETag(h)
 				if etag == "" {
 					if hasHeader(h, "ETag") {

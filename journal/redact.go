@@ -4,40 +4,16 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-)
 
-// credentialWords are the parts of a header or query parameter name that
-// mark it as a credential. A name that contains one (case-insensitively) is
-// never written to a journal.
-var credentialWords = []string{
-	"auth", // Authorization, Proxy-Authorization, X-Auth-...
-	"token",
-	"secret",
-	"key", // X-Api-Key, Api-Key; the idempotency key is kept in its own field
-	"session",
-	"signature",
-	"cookie",
-	"password",
-	"passwd",
-	"credential",
-	"csrf",
-	"xsrf",
-}
+	"github.com/go-conflict/conflict/internal/credential"
+)
 
 // IsCredential reports whether a header (or query parameter) of this name
 // is kept out of journals: Authorization, Proxy-Authorization, Cookie,
 // X-Api-Key, and every name that contains "auth", "token", "secret", "key",
 // "session", "signature", "cookie", "password", "passwd", "credential",
 // "csrf" or "xsrf", in any case.
-func IsCredential(name string) bool {
-	n := strings.ToLower(name)
-	for _, w := range credentialWords {
-		if strings.Contains(n, w) {
-			return true
-		}
-	}
-	return false
-}
+func IsCredential(name string) bool { return credential.Is(name) }
 
 // hopHeaders belong to one connection or are recomputed at every send.
 var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer",

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/go-conflict/conflict/internal/jsonv"
 )
@@ -83,17 +82,13 @@ func (e *InvalidJSONError) Error() string {
 // Unwrap returns Err.
 func (e *InvalidJSONError) Unwrap() error { return e.Err }
 
-// buffers hold the memory of parsed arguments between merges: a merge
-// parses three documents and drops the trees when it returns.
-var buffers = sync.Pool{New: func() any { return new(jsonv.Buffer) }}
-
 // parser parses the arguments of one call into pooled memory; done gives
 // it back, once nothing refers to the trees (results are always copies).
 type parser struct{ bufs [3]*jsonv.Buffer }
 
 func (p *parser) parse(i int, data []byte, which string) (jsonv.Value, error) {
 	if p.bufs[i] == nil {
-		p.bufs[i] = buffers.Get().(*jsonv.Buffer)
+		p.bufs[i] = jsonv.GetBuffer()
 	}
 	v, err := jsonv.ParseIn(data, p.bufs[i])
 	if err != nil {
@@ -105,8 +100,7 @@ func (p *parser) parse(i int, data []byte, which string) (jsonv.Value, error) {
 func (p *parser) done() {
 	for i, b := range p.bufs {
 		if b != nil {
-			b.Reset()
-			buffers.Put(b)
+			jsonv.PutBuffer(b)
 			p.bufs[i] = nil
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"math/big"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -81,6 +82,19 @@ type Buffer struct {
 	slab  []Member
 	stack []Member
 	seen  map[string]int
+}
+
+// pool holds Buffers between the parses of transient trees.
+var pool = sync.Pool{New: func() any { return new(Buffer) }}
+
+// GetBuffer returns a Buffer from a pool shared by every caller.
+func GetBuffer() *Buffer { return pool.Get().(*Buffer) }
+
+// PutBuffer resets b and gives it back to the pool; no tree parsed into it
+// may be used after.
+func PutBuffer(b *Buffer) {
+	b.Reset()
+	pool.Put(b)
 }
 
 // Reset drops b's references into the documents parsed into it, so that a
