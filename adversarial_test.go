@@ -862,3 +862,59 @@ func TestAdversarialDecoderBase(t *testing.T) {
 		t.Errorf("outcome %v", conflict.ResultOf(resp).Outcome)
 	}
 }
+
+// Also 7: a re-send redirected to another origin is not followed, so the
+// caller's headers never reach it.
+func TestAdversarialResendRedirectCrossOrigin(t *testing.T) {
+	t.Parallel()
+	var foreign atomic.Int32
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { foreign.Add(1) }))
+	t.Cleanup(evil.Close)
+	s := newDocServer(t, `{"a":1}`)
+	inner := s.Config.Handler
+	s.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		current := r.Method == http.MethodPut && r.Header.Get("If-Match") == s.etag()
+		s.mu.Unlock()
+		if current { // the rebuilt re-send: sent elsewhere
+			http.Redirect(w, r, evil.URL+r.URL.Path, http.StatusTemporaryRedirect)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	})
+	c := mergeClient()
+	doc, etag := readThrough(t, c, s.URL+"/d", "X-Api-Key", "secret")
+	s.edit(func(m map[string]any) { m["b"] = 2 })
+	doc["a"] = 5
+	resp, err := putJSON(t, c, s.URL+"/d", etag, doc, "X-Api-Key", "secret")
+	if err != nil {
+		t.Fatalf("err = %v, want the rebuilt re-send to be sent (and answered 307)", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTemporaryRedirect {
+		t.Errorf("status %d, want the redirect itself", resp.StatusCode)
+	}
+	if n := foreign.Load(); n != 0 {
+		t.Errorf("the other origin got %d requests", n)
+	}
+}
+
+// StandardClient keeps the Jar, CheckRedirect and Timeout of the client
+// given to WithHTTPClient.
+func TestStandardClientKeepsClientSettings(t *testing.T) {
+	t.Parallel()
+	jar, _ := cookiejar.New(nil)
+	checked := false
+	hc := &http.Client{Jar: jar, Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		checked = true
+		return nil
+	}}
+	sc := conflict.New(conflict.WithHTTPClient(hc)).StandardClient()
+	if sc.Jar != jar || sc.Timeout != 5*time.Second || sc.CheckRedirect == nil {
+		t.Fatalf("StandardClient %+v lost the client's settings", sc)
+	}
+	sc.CheckRedirect(nil, nil)
+	if !checked {
+		t.Error("StandardClient's CheckRedirect is not the client's")
+	}
+}
