@@ -32,11 +32,17 @@ func strongETag(h http.Header) string {
 // headerValues returns the values of the header name in h, whatever the
 // spelling of its key (a map set by hand may not be canonical).
 func headerValues(h http.Header, name string) []string {
+	if len(h) == 0 {
+		return nil
+	}
+	if vs, ok := h[name]; ok {
+		return vs // the callers' names are canonical: the common case
+	}
 	if vs, ok := h[http.CanonicalHeaderKey(name)]; ok {
 		return vs
 	}
 	for k, vs := range h {
-		if strings.EqualFold(k, name) {
+		if len(k) == len(name) && strings.EqualFold(k, name) {
 			return vs
 		}
 	}

@@ -50,7 +50,7 @@ type Limits struct {
 // [WithLimits].
 func DefaultLimits() Limits {
 	return Limits{
-		MaxAttempts:      16,
+		MaxAttempts:      32,
 		MaxElapsed:       30 * time.Second,
 		MaxWait:          10 * time.Second,
 		BackoffMin:       50 * time.Millisecond,

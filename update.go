@@ -168,9 +168,14 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, t *turn, vs [
 	// members T does not model are kept at every depth (array elements
 	// included), numbers mutate did not change keep their exact text, and a
 	// member the server spells "Title" is the one T calls "title".
-	body, err := jsonmerge.ApplyChanges(b0, b1, read)
-	if err != nil {
-		return v, true, err
+	body := b1
+	if !bytes.Equal(b0, bytes.TrimSpace(read)) {
+		// The representation is not T's own encoding of it (members T does
+		// not model, another order or spelling): apply the changes to it.
+		// When it is, the changes applied to it are b1 itself.
+		if body, err = jsonmerge.ApplyChanges(b0, b1, read); err != nil {
+			return v, true, err
+		}
 	}
 	if body, err = applyVersions(put.Header, put.URL, body, vs, vals, raws); err != nil {
 		return v, true, err
