@@ -35,30 +35,30 @@ func BaseFrom(ctx context.Context) ([]byte, bool) {
 }
 
 // baseFor returns the base of the write st is sending.
-func (st *call) baseFor(ours []byte) ([]byte, bool) {
+func (st *call) baseFor(ours []byte) (base []byte, seen uint64, ok bool) {
 	if st.base != nil {
-		return st.base, true
+		return st.base, unordered, true
 	}
 	if b, ok := st.out.Value(baseKey{}).([]byte); ok && b != nil {
-		return b, true
+		return b, unordered, true
 	}
 	return st.c.remembered(st.tmpl, st.rule, ours)
 }
 
 // remembered returns the representation the client read at the URL and
 // version of req (a write of body), with req's credentials.
-func (c *Client) remembered(req *http.Request, r *rule, body []byte) ([]byte, bool) {
+func (c *Client) remembered(req *http.Request, r *rule, body []byte) (base []byte, seen uint64, ok bool) {
 	vs := etagVersion
 	if r != nil {
 		vs = r.versions
 	}
 	v := precondition(req, body, vs)
 	if v == "" {
-		return nil, false
+		return nil, unordered, false
 	}
 	u, err := readURLOf(req, r)
 	if err != nil {
-		return nil, false
+		return nil, unordered, false
 	}
 	return c.bases.get(cacheKey(u, req.Header, v))
 }
@@ -73,7 +73,8 @@ func (c *Client) BaseFor(req *http.Request, body []byte) ([]byte, bool) {
 	if b, ok := BaseFrom(req.Context()); ok {
 		return b, true
 	}
-	return c.remembered(req, c.rules.match(req), body)
+	b, _, ok := c.remembered(req, c.rules.match(req), body)
+	return b, ok
 }
 
 // versionKey is the cache's name for a set of version texts, as
@@ -130,13 +131,18 @@ type baseCache struct {
 type baseEntry struct {
 	key  string
 	data []byte
+	seen uint64 // the client's clock once its answer had arrived; the earliest, if read again
 }
+
+// unordered is the clock reading of a base whose age is unknown (one given
+// with WithBase): it is never known to be older than anything.
+const unordered = ^uint64(0)
 
 func newBaseCache(max int64) *baseCache {
 	return &baseCache{max: max, lru: list.New(), m: make(map[string]*list.Element)}
 }
 
-func (c *baseCache) put(key string, data []byte) {
+func (c *baseCache) put(key string, data []byte, seen uint64) {
 	if int64(len(data)) > c.max/4 {
 		return // one entry never crowds out the rest
 	}
@@ -146,9 +152,10 @@ func (c *baseCache) put(key string, data []byte) {
 		be := e.Value.(*baseEntry)
 		c.bytes += int64(len(data) - len(be.data))
 		be.data = data
+		be.seen = min(be.seen, seen) // one version is one representation: it existed by the first reading
 		c.lru.MoveToFront(e)
 	} else {
-		c.m[key] = c.lru.PushFront(&baseEntry{key, data})
+		c.m[key] = c.lru.PushFront(&baseEntry{key, data, seen})
 		c.bytes += int64(len(data) + len(key))
 	}
 	for c.bytes > c.max {
@@ -160,15 +167,16 @@ func (c *baseCache) put(key string, data []byte) {
 	}
 }
 
-func (c *baseCache) get(key string) ([]byte, bool) {
+func (c *baseCache) get(key string) (data []byte, seen uint64, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[key]
 	if !ok {
-		return nil, false
+		return nil, unordered, false
 	}
 	c.lru.MoveToFront(e)
-	return e.Value.(*baseEntry).data, true
+	be := e.Value.(*baseEntry)
+	return be.data, be.seen, true
 }
 
 // remember keeps the representation in a successful response to req, at a
@@ -186,12 +194,13 @@ func (c *Client) remember(req *http.Request, resp *http.Response, limit int64) {
 		return // no strong ETag: nothing could be merged against this read
 	}
 	u, h := withoutVersions(req.URL, vs), req.Header
+	seen := c.clock.Add(1) // the answer has arrived
 	resp.Body = &teeBody{rc: resp.Body, limit: limit, done: func(data []byte) {
 		vals, _, err := readVersions(rh, data, vs)
 		if err != nil {
 			return
 		}
-		c.bases.put(cacheKey(u, h, versionKey(vals)), data)
+		c.bases.put(cacheKey(u, h, versionKey(vals)), data, seen)
 	}}
 }
 

@@ -31,7 +31,8 @@ type call struct {
 	// disarms the deadline and release lets the context go.
 	stop    func() bool
 	release context.CancelFunc
-	turn    *turn // the resource's turn, for a queued write
+	turn    *turn  // the resource's turn, for a queued write
+	sentSeq uint64 // the client's clock before the last send, for a queued write
 	waits   int
 	merges  int
 	stales  int
@@ -180,6 +181,9 @@ func (st *call) send() (*http.Response, error) {
 		st.sentAt = st.start // the call just began: no second clock read
 	} else {
 		st.sentAt = time.Now()
+	}
+	if st.turn != nil {
+		st.sentSeq = st.c.clock.Add(1)
 	}
 	out := st.tmpl
 	if st.ctx != st.out {
@@ -354,7 +358,7 @@ func (st *call) done(resp *http.Response) *http.Response {
 			st.stop() // the deadline no longer applies to this response's body
 		}
 		if resp.StatusCode/100 == 2 && st.sameResource(resp) {
-			st.turn.keep(resp, st.orig.Method, st.versions(), st.sentBody, credentials(st.orig.URL, st.orig.Header), st.c.limits.MaxBodyBuffer)
+			st.turn.keep(resp, st.orig.Method, st.versions(), st.sentBody, credentials(st.orig.URL, st.orig.Header), st.sentSeq, st.c.limits.MaxBodyBuffer)
 		} else {
 			st.turn.s.last = nil
 		}

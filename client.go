@@ -23,7 +23,11 @@ type Client struct {
 	rules  *ruleSet
 	bases  *baseCache
 	seq    atomic.Uint64 // numbers calls, for events
-	queue  resourceQueue // the turns of writes to one resource
+	// clock orders what the client saw: a representation remembered at
+	// one tick was answered before any request sent at a later tick, so
+	// the answer to that request holds it or a later state (see mergeOntoLast).
+	clock atomic.Uint64
+	queue resourceQueue // the turns of writes to one resource
 
 	hc        *http.Client      // sends through Do: the caller's client, or one around the transport
 	resend    *http.Client      // re-sends through Do: as hc, redirects kept on the origin

@@ -230,3 +230,91 @@ func testTurn(t *testing.T, summary bool) {
 		t.Errorf("outcomes %s", outcomes)
 	}
 }
+
+// TestTurnMergesOnlyOntoNewerState: a write waits its turn behind a write
+// whose answer is late; meanwhile another process writes, and the waiting
+// write's base is read after that. The first write's answer is then older
+// than the waiting write's base, so nothing is merged onto it: merged
+// there, a change that sets a member back to its value in the older state
+// would vanish in the refresh that follows.
+func TestTurnMergesOnlyOntoNewerState(t *testing.T) {
+	t.Parallel()
+	srv := conflicttest.NewUnstartedServer()
+	srv.PutDocument("d", `{"x":5,"y":0}`)
+	committed, release := make(chan struct{}), make(chan struct{})
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, r)
+		if r.Header.Get("X-Hold") != "" {
+			close(committed) // the write is applied; its answer waits
+			<-release
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	}))
+	t.Cleanup(front.Close)
+	c := conflict.New(conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}))
+	url := front.URL + "/documents/d"
+	read := func() (map[string]any, string) {
+		resp, err := c.Do(mustRequest(http.MethodGet, url, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var doc map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		return doc, resp.Header.Get("ETag")
+	}
+	write := func(doc map[string]any, etag string, hold bool) (*http.Response, error) {
+		body, _ := json.Marshal(doc)
+		req := mustRequest(http.MethodPut, url, string(body))
+		req.Header.Set("If-Match", etag)
+		if hold {
+			req.Header.Set("X-Hold", "1")
+		}
+		return c.Do(req)
+	}
+
+	first, etag := read()
+	first["y"] = 1
+	errs := make(chan error, 2)
+	go func() {
+		resp, err := write(first, etag, true)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errs <- err
+	}()
+	<-committed
+	srv.PutDocument("d", `{"x":3,"y":1}`) // another process: x is 3 now
+	second, etag := read()                // the base of the second write: x 3
+	second["x"] = 5                       // sets x back to its value in the first write's answer
+	go func() {
+		resp, err := write(second, etag, false)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errs <- err
+	}()
+	for conflict.Waiting(c, url) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	body, _, _ := srv.Document("d")
+	var final map[string]any
+	json.Unmarshal(body, &final)
+	if final["x"] != float64(5) || final["y"] != float64(1) {
+		t.Errorf("document %s, want x 5 and y 1: the second write was lost", body)
+	}
+}

@@ -32,10 +32,13 @@ type slot struct {
 }
 
 // A snapshot is a whole representation a 2xx write answered with, and its
-// strong ETag, as read with one set of credentials.
+// strong ETag, as read with one set of credentials. sent is the client's
+// clock just before that write was sent: a base remembered before it is a
+// state the write's answer holds or follows.
 type snapshot struct {
 	etag, creds string
 	body        []byte
+	sent        uint64
 }
 
 // A turn is one writer's hold on its resource's slot.
@@ -131,7 +134,7 @@ func (st *call) queued() bool {
 // Only the answer to a PUT (a whole replacement) of an endpoint whose
 // version is the ETag is kept: the answer to a PATCH may hold only the
 // members patched, and a version read elsewhere is not the ETag.
-func (t *turn) keep(resp *http.Response, method string, vs []Version, sentBody func() []byte, creds string, limit int64) {
+func (t *turn) keep(resp *http.Response, method string, vs []Version, sentBody func() []byte, creds string, sentAt uint64, limit int64) {
 	t.s.last = nil
 	etag := strongETag(resp.Header)
 	if method != http.MethodPut || !etagOnly(vs) || etag == "" || resp.Body == nil || resp.Body == http.NoBody || !t.waiting() {
@@ -152,7 +155,7 @@ func (t *turn) keep(resp *http.Response, method string, vs []Version, sentBody f
 	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(data))
 	if covers(data, sent) {
-		t.s.last = &snapshot{etag: etag, creds: creds, body: data}
+		t.s.last = &snapshot{etag: etag, creds: creds, body: data, sent: sentAt}
 	}
 }
 
@@ -170,6 +173,12 @@ func errorOr(r io.Reader, err error) io.Reader {
 // current ETag, instead of being sent stale and answered 412. It does
 // nothing unless every piece of evidence is there; the precondition still
 // guards the send.
+//
+// Older is known, not guessed: the base must have been answered before the
+// previous write was sent. A base read later may be newer than that
+// write's answer (another process wrote in between); merged onto the older
+// state, a change that sets a member back to its value there would vanish
+// in the three-way merge of the refresh that follows.
 func (st *call) mergeOntoLast() {
 	last := st.turn.s.last
 	r := st.rule
@@ -185,8 +194,8 @@ func (st *call) mergeOntoLast() {
 	if err != nil {
 		return
 	}
-	base, ok := st.baseFor(ours)
-	if !ok || !covers(last.body, base) {
+	base, seen, ok := st.baseFor(ours)
+	if !ok || seen >= last.sent || !covers(last.body, base) {
 		return
 	}
 	next, err := r.Merge(base, ours, last.body)

@@ -986,25 +986,31 @@ func TestBaseCacheBounded(t *testing.T) {
 	// Each entry costs its data and its key: 3+1 bytes here; a bound of
 	// 17 holds four entries' worth, and put refuses one over a quarter.
 	bc := newBaseCache(17)
-	bc.put("1", []byte("one"))
-	bc.put("2", []byte("two"))
+	bc.put("1", []byte("one"), 1)
+	bc.put("2", []byte("two"), 1)
 	bc.get("1") // most recently used now
-	bc.put("3", []byte("thr"))
-	bc.put("4", []byte("fou"))
-	bc.put("5", []byte("fiv"))
-	if _, ok := bc.get("2"); ok {
+	bc.put("3", []byte("thr"), 1)
+	bc.put("4", []byte("fou"), 1)
+	bc.put("5", []byte("fiv"), 1)
+	if _, _, ok := bc.get("2"); ok {
 		t.Error("the least recently used entry was kept past the bound")
 	}
 	for _, k := range []string{"1", "4", "5"} {
-		if _, ok := bc.get(k); !ok {
+		if _, _, ok := bc.get(k); !ok {
 			t.Errorf("%s evicted", k)
 		}
 	}
-	bc.put("big", []byte("more than a quarter"))
-	if _, ok := bc.get("big"); ok {
+	bc.put("big", []byte("more than a quarter"), 1)
+	if _, _, ok := bc.get("big"); ok {
 		t.Error("an entry over a quarter of the bound was kept")
 	}
 	if bc.bytes > 17 {
 		t.Errorf("%d bytes held, bound 17", bc.bytes)
+	}
+	// One version read again keeps the tick of its first reading: it
+	// existed by then.
+	bc.put("4", []byte("fou"), 9)
+	if _, seen, _ := bc.get("4"); seen != 1 {
+		t.Errorf("a version read again is stamped %d, want its first reading's 1", seen)
 	}
 }

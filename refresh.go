@@ -56,7 +56,7 @@ func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response,
 	var base []byte
 	if res == ResolveMerge || res == Manual {
 		var ok bool
-		if base, ok = st.baseFor(ours); !ok && res == ResolveMerge {
+		if base, _, ok = st.baseFor(ours); !ok && res == ResolveMerge {
 			return nil, &halt{reason: ErrUnrecoverable, err: ErrNoBase, ours: ours}
 		}
 	}
@@ -249,7 +249,7 @@ func (st *call) current(resp *http.Response, cf *Conflict, base []byte) (*curren
 		if err != nil {
 			return nil, &halt{reason: ErrUnrecoverable, err: err}
 		}
-		st.c.bases.put(cacheKey(target, st.orig.Header, versionKey(cur.vals)), data)
+		st.c.bases.put(cacheKey(target, st.orig.Header, versionKey(cur.vals)), data, st.c.clock.Add(1))
 		st.emit(Event{Step: StepRefresh, Kind: cf.Kind, Status: r.StatusCode})
 		return cur, nil
 	}

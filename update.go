@@ -184,6 +184,7 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, t *turn, vs [
 	put.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	put.ContentLength = int64(len(body))
 	put.Header.Set("Content-Type", "application/json")
+	sent := c.clock.Add(1)
 	resp, err := c.Do(put)
 	if err != nil {
 		t.s.last = nil // what the turn knew is stale
@@ -193,7 +194,7 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, t *turn, vs [
 	if resp.StatusCode/100 != 2 {
 		return v, true, fmt.Errorf("conflict: Update: PUT %s answered %d", redact(put.URL), resp.StatusCode)
 	}
-	t.keep(resp, http.MethodPut, vs, func() []byte { return body }, creds, c.limits.MaxBodyBuffer)
+	t.keep(resp, http.MethodPut, vs, func() []byte { return body }, creds, sent, c.limits.MaxBodyBuffer)
 	written, err := io.ReadAll(io.LimitReader(resp.Body, c.limits.MaxBodyBuffer))
 	if err != nil || len(bytes.TrimSpace(written)) == 0 {
 		return after, true, nil
