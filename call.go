@@ -31,8 +31,10 @@ type call struct {
 	// disarms the deadline and release lets the context go.
 	stop    func() bool
 	release context.CancelFunc
-	turn    *turn  // the resource's turn, for a queued write
-	sentSeq uint64 // the client's clock before the last send, for a queued write
+	turn    *turn    // the resource's turn, for a queued write
+	sentSeq uint64   // the client's clock before the last send, for a queued write
+	riders  []*rider // the waiting writes this one carries (see fold)
+	own     *own     // this write alone, while it carries others
 	waits   int
 	merges  int
 	stales  int
@@ -70,14 +72,21 @@ func (c *Client) do(req *http.Request, passthrough bool) (*http.Response, error)
 		return nil, err
 	}
 	if st.queued() {
-		t, err := c.queue.acquire(st.out, queueKey(req.URL), st.deadline())
+		t, carried, err := c.queue.acquire(st.out, queueKey(req.URL), st.deadline(), st.asRider)
 		if err != nil {
 			b.close()
 			return nil, err
 		}
+		if carried != nil {
+			return st.carriedBy(carried)
+		}
 		defer t.end()
 		st.turn = t
 		st.mergeOntoLast()
+		st.fold()
+		resp, err := st.run()
+		st.settle(resp) // before the turn ends: a rider takes the word first
+		return resp, err
 	}
 	return st.run()
 }
@@ -125,6 +134,16 @@ func (st *call) run() (*http.Response, error) {
 			return nil, err
 		}
 		cf := st.classify(resp)
+		if st.own != nil && resp.StatusCode/100 != 2 {
+			// The write carrying others was not accepted: each goes on
+			// alone. One refused without a conflict (a 4xx) is sent again
+			// as this caller's own write; a conflict is recovered for it.
+			st.unfold()
+			if cf == nil && resp.StatusCode/100 == 4 && st.sameResource(resp) && st.canResend() == nil {
+				drain(resp)
+				continue
+			}
+		}
 		if !st.sameResource(resp) {
 			// Redirected elsewhere by the caller's client: the answer is
 			// not about the resource the request addressed, so it is no
@@ -358,7 +377,7 @@ func (st *call) done(resp *http.Response) *http.Response {
 			st.stop() // the deadline no longer applies to this response's body
 		}
 		if resp.StatusCode/100 == 2 && st.sameResource(resp) {
-			st.turn.keep(resp, st.orig.Method, st.versions(), st.sentBody, credentials(st.orig.URL, st.orig.Header), st.sentSeq, st.c.limits.MaxBodyBuffer)
+			st.turn.keep(resp, st.orig.Method, st.versions(), st.sentBody, credentials(st.orig.URL, st.orig.Header), st.ifMatch(), st.sentSeq, st.c.limits.MaxBodyBuffer)
 		} else {
 			st.turn.s.last = nil
 		}
@@ -397,6 +416,14 @@ func (st *call) sameResource(resp *http.Response) bool {
 		return true // the request sent, not redirected
 	}
 	return sameOrigin(u, st.tmpl.URL) && u.EscapedPath() == st.tmpl.URL.EscapedPath()
+}
+
+// ifMatch is the If-Match of the last send, if it had one.
+func (st *call) ifMatch() string {
+	if vs := headerValues(st.tmpl.Header, "If-Match"); len(vs) == 1 {
+		return vs[0]
+	}
+	return ""
 }
 
 // sentBody is the body of the last send, or nil.

@@ -3,6 +3,7 @@ package conflict_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -169,16 +170,7 @@ func testTurn(t *testing.T, summary bool) {
 	t.Cleanup(front.Close)
 	c := conflict.New(conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}))
 	url := front.URL + "/documents/d"
-	get, _ := http.NewRequest(http.MethodGet, url, nil)
-	resp, err := c.Do(get)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc map[string]any
-	json.NewDecoder(resp.Body).Decode(&doc)
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	etag := resp.Header.Get("ETag")
+	doc, etag := readDoc(t, c, url)
 
 	write := func(field string) (*http.Response, error) {
 		d := map[string]any{}
@@ -258,19 +250,6 @@ func TestTurnMergesOnlyOntoNewerState(t *testing.T) {
 	t.Cleanup(front.Close)
 	c := conflict.New(conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}))
 	url := front.URL + "/documents/d"
-	read := func() (map[string]any, string) {
-		resp, err := c.Do(mustRequest(http.MethodGet, url, ""))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var doc map[string]any
-		if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		return doc, resp.Header.Get("ETag")
-	}
 	write := func(doc map[string]any, etag string, hold bool) (*http.Response, error) {
 		body, _ := json.Marshal(doc)
 		req := mustRequest(http.MethodPut, url, string(body))
@@ -281,7 +260,7 @@ func TestTurnMergesOnlyOntoNewerState(t *testing.T) {
 		return c.Do(req)
 	}
 
-	first, etag := read()
+	first, etag := readDoc(t, c, url)
 	first["y"] = 1
 	errs := make(chan error, 2)
 	go func() {
@@ -293,7 +272,7 @@ func TestTurnMergesOnlyOntoNewerState(t *testing.T) {
 	}()
 	<-committed
 	srv.PutDocument("d", `{"x":3,"y":1}`) // another process: x is 3 now
-	second, etag := read()                // the base of the second write: x 3
+	second, etag := readDoc(t, c, url)    // the base of the second write: x 3
 	second["x"] = 5                       // sets x back to its value in the first write's answer
 	go func() {
 		resp, err := write(second, etag, false)
@@ -317,4 +296,199 @@ func TestTurnMergesOnlyOntoNewerState(t *testing.T) {
 	if final["x"] != float64(5) || final["y"] != float64(1) {
 		t.Errorf("document %s, want x 5 and y 1: the second write was lost", body)
 	}
+}
+
+// foldWrite is one write of a fold test: the field it sets to 1, the title
+// it sets if any, and an extra header if any.
+type foldWrite struct {
+	field, title, header string
+}
+
+// foldResult is what one write of a fold test returned.
+type foldResult struct {
+	status  int
+	outcome conflict.Outcome
+	err     error
+}
+
+// runFold sends writes[0] and holds it at the server until every other
+// write waits its turn in the same client, queued in order; then lets it
+// go. refuse, if set, makes the server answer 400 to a PUT whose body it
+// matches. It returns each write's result, the PUTs the server saw, and
+// the document at the end.
+func runFold(t *testing.T, writes []foldWrite, refuse func(body string) bool) (results []foldResult, puts int32, final map[string]any) {
+	t.Helper()
+	srv := conflicttest.NewUnstartedServer()
+	srv.PutDocument("d", `{"title":"Draft"}`)
+	release := make(chan struct{})
+	var n atomic.Int32
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut {
+			if n.Add(1) == 1 {
+				<-release
+			}
+			body, _ := io.ReadAll(r.Body)
+			if refuse != nil && refuse(string(body)) {
+				http.Error(w, `{"error":"invalid document"}`, http.StatusBadRequest)
+				return
+			}
+			r.Body = io.NopCloser(strings.NewReader(string(body)))
+		}
+		srv.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	c := conflict.New(conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}))
+	url := front.URL + "/documents/d"
+	doc, etag := readDoc(t, c, url)
+
+	results = make([]foldResult, len(writes))
+	var wg sync.WaitGroup
+	for i, wr := range writes {
+		d := map[string]any{}
+		for k, v := range doc {
+			d[k] = v
+		}
+		d[wr.field] = 1
+		if wr.title != "" {
+			d["title"] = wr.title
+		}
+		body, _ := json.Marshal(d)
+		req := mustRequest(http.MethodPut, url, string(body))
+		req.Header.Set("If-Match", etag)
+		if wr.header != "" {
+			req.Header.Set("X-Trace", wr.header)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := c.Do(req)
+			if err != nil {
+				results[i] = foldResult{err: err, outcome: conflict.Aborted}
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			results[i] = foldResult{status: resp.StatusCode, outcome: conflict.ResultOf(resp).Outcome}
+		}()
+		if i == 0 {
+			for n.Load() == 0 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		for conflict.Waiting(c, url) < i+1 { // queued in order
+			time.Sleep(time.Millisecond)
+		}
+	}
+	close(release)
+	wg.Wait()
+	body, _, _ := srv.Document("d")
+	if err := json.Unmarshal(body, &final); err != nil {
+		t.Fatal(err)
+	}
+	return results, n.Load(), final
+}
+
+// TestFoldQueuedWrites: writes that wait their turn in one client travel
+// in one request, each merged in; every caller gets its own answer and
+// outcome. A change that does not merge with the others fails alone; a
+// carried write the server refuses sends each write alone; a write with
+// other headers is never carried.
+func TestFoldQueuedWrites(t *testing.T) {
+	t.Parallel()
+	fields := func(n int) []foldWrite {
+		var ws []foldWrite
+		for i := range n {
+			ws = append(ws, foldWrite{field: fmt.Sprintf("f%d", i)})
+		}
+		return ws
+	}
+	t.Run("carried", func(t *testing.T) {
+		t.Parallel()
+		results, puts, final := runFold(t, fields(7), nil)
+		for i, r := range results {
+			if r.err != nil || r.status != http.StatusOK {
+				t.Errorf("write %d: %d %v", i, r.status, r.err)
+			}
+			if want := map[bool]conflict.Outcome{true: conflict.Sent, false: conflict.Merged}[i == 0]; r.outcome != want {
+				t.Errorf("write %d: outcome %v, want %v", i, r.outcome, want)
+			}
+		}
+		for i := range 7 {
+			if final[fmt.Sprintf("f%d", i)] != float64(1) {
+				t.Errorf("f%d missing from %v", i, final)
+			}
+		}
+		if puts != 2 {
+			t.Errorf("%d PUTs, want 2: the first, and one carrying the six that waited", puts)
+		}
+	})
+	t.Run("a change that does not merge fails alone", func(t *testing.T) {
+		t.Parallel()
+		ws := fields(6)
+		ws[1].title, ws[5].title = "Mine", "Theirs"
+		results, _, final := runFold(t, ws, nil)
+		for i, r := range results {
+			if i == 5 {
+				if !errors.Is(r.err, conflict.ErrMergeConflict) {
+					t.Errorf("write 5: %d %v, want ErrMergeConflict", r.status, r.err)
+				}
+				continue
+			}
+			if r.err != nil || r.status != http.StatusOK {
+				t.Errorf("write %d: %d %v", i, r.status, r.err)
+			}
+		}
+		if final["title"] != "Mine" || final["f5"] != nil || final["f4"] != float64(1) {
+			t.Errorf("document %v: want title Mine, f0 to f4, no f5", final)
+		}
+	})
+	t.Run("a carried write refused is sent apart", func(t *testing.T) {
+		t.Parallel()
+		// The server refuses any document with f3: only write 3 may fail.
+		results, _, final := runFold(t, fields(6), func(body string) bool { return strings.Contains(body, `"f3"`) })
+		for i, r := range results {
+			want := http.StatusOK
+			if i == 3 {
+				want = http.StatusBadRequest
+			}
+			if r.err != nil || r.status != want {
+				t.Errorf("write %d: %d %v, want %d", i, r.status, r.err, want)
+			}
+		}
+		for i := range 6 {
+			if got, want := final[fmt.Sprintf("f%d", i)] != nil, i != 3; got != want {
+				t.Errorf("f%d present %v, want %v: %v", i, got, want, final)
+			}
+		}
+	})
+	t.Run("other headers travel alone", func(t *testing.T) {
+		t.Parallel()
+		ws := fields(5)
+		ws[3].header = "other"
+		results, puts, _ := runFold(t, ws, nil)
+		for i, r := range results {
+			if r.err != nil || r.status != http.StatusOK {
+				t.Errorf("write %d: %d %v", i, r.status, r.err)
+			}
+		}
+		if puts != 3 {
+			t.Errorf("%d PUTs, want 3: the first, one carrying three, and the one with other headers", puts)
+		}
+	})
+}
+
+// readDoc reads the document at url through c: its members and ETag.
+func readDoc(t *testing.T, c *conflict.Client, url string) (map[string]any, string) {
+	t.Helper()
+	resp, err := c.Do(mustRequest(http.MethodGet, url, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	return doc, resp.Header.Get("ETag")
 }

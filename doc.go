@@ -89,7 +89,14 @@
 // take turns, so that its own writers never make each other stale; a hook
 // or a rule's function must therefore not write that resource through the
 // same client from inside a call, or it waits for its own turn until the
-// call's time limit. Recovery reads never follow
+// call's time limit. PUTs of a merged endpoint that wait their turn travel
+// together: the next write carries their changes, merged in, in one request,
+// and each caller gets the answer as its own with the outcome [Merged]. Only
+// writes known to be built on the state that request is sent onto (or an
+// older one), with the same headers, are carried; a change that does not
+// merge, or a request the server does not accept, sends each write alone,
+// so that one caller's conflict or invalid change fails that caller only.
+// Recovery reads never follow
 // redirects, and nothing is read or re-sent on another origin. Cancellation says nothing about whether the server applied a
 // write; the idempotency key is how to find out.
 //
@@ -121,6 +128,7 @@
 //	version.go    where a precondition travels: Version, Header, Query, Field
 //	call.go       one call: its loop, the send, classification, abort, done
 //	queue.go      one client's writes to one resource take turns
+//	fold.go       waiting writes carried in the write that has the turn
 //	body.go       replayable request bodies
 //	refresh.go    stale version: refresh and merge (etag.go: entity tags)
 //	adopt.go      duplicate: find and adopt the existing resource

@@ -21,7 +21,10 @@ const (
 	// StepRefresh: the current representation was read (or taken from the
 	// conflict body, with Attempt unchanged and Status 0).
 	StepRefresh
-	// StepMerge: base, ours and theirs were merged.
+	// StepMerge: base, ours and theirs were merged: after a conflict, onto
+	// the state an earlier write of the client left, or (with Kind
+	// Unknown) with other writes waiting for the resource's turn, which
+	// then travel in one request.
 	StepMerge
 	// StepWait: the call is about to wait for Wait.
 	StepWait

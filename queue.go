@@ -29,16 +29,19 @@ type slot struct {
 	// while other writers wait: the next write merges onto it instead of
 	// being sent stale. Only the holder of the token reads or writes it.
 	last *snapshot
+	// riders are the waiting writes the holder may carry (see fold), under
+	// the queue's mu.
+	riders []*rider
 }
 
 // A snapshot is a whole representation a 2xx write answered with, and its
-// strong ETag, as read with one set of credentials. sent is the client's
-// clock just before that write was sent: a base remembered before it is a
-// state the write's answer holds or follows.
+// strong ETag, as read with one set of credentials. The answer holds or
+// follows two states: the version the write was sent on (from), and any
+// base remembered before sent, the client's clock just before the send.
 type snapshot struct {
-	etag, creds string
-	body        []byte
-	sent        uint64
+	etag, creds, from string
+	body              []byte
+	sent              uint64
 }
 
 // A turn is one writer's hold on its resource's slot.
@@ -56,8 +59,11 @@ func (t *turn) waiting() bool {
 }
 
 // acquire waits for the resource's turn, until ctx is done or the deadline
-// passes, and returns the turn; end ends it.
-func (q *resourceQueue) acquire(ctx context.Context, key string, deadline time.Time) (*turn, error) {
+// passes, and returns the turn; end ends it. While it waits, the write may
+// ride with the holder's (prepare, if not nil, makes it a rider): if the
+// holder's write carried it and was accepted, acquire returns that word
+// and no turn.
+func (q *resourceQueue) acquire(ctx context.Context, key string, deadline time.Time, prepare func() *rider) (*turn, *carried, error) {
 	q.mu.Lock()
 	if q.m == nil {
 		q.m = make(map[string]*slot)
@@ -72,21 +78,95 @@ func (q *resourceQueue) acquire(ctx context.Context, key string, deadline time.T
 	tn := &turn{q: q, s: s, key: key}
 	select {
 	case s.ch <- struct{}{}:
-		return tn, nil
+		return tn, nil, nil
 	default:
+	}
+	var rd *rider
+	var word <-chan *carried
+	if prepare != nil {
+		if rd = prepare(); rd != nil {
+			q.mu.Lock()
+			s.riders = append(s.riders, rd)
+			q.mu.Unlock()
+			word = rd.out
+		}
 	}
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
-	select {
-	case s.ch <- struct{}{}:
-		return tn, nil
-	case <-ctx.Done():
-		tn.release()
-		return nil, ctx.Err()
-	case <-t.C:
-		tn.release()
-		return nil, errTurn
+	for {
+		select {
+		case s.ch <- struct{}{}:
+			if rd != nil && !q.unride(s, rd) {
+				// Claimed: the holder's word was sent before it let go.
+				if c := <-rd.out; c != nil {
+					tn.end()
+					return nil, c, nil
+				}
+			}
+			return tn, nil, nil
+		case c := <-word:
+			if c != nil {
+				tn.release()
+				return nil, c, nil
+			}
+			rd, word = nil, nil // not carried: wait for the turn
+		case <-ctx.Done():
+			q.unride(s, rd)
+			tn.release()
+			return nil, nil, ctx.Err()
+		case <-t.C:
+			q.unride(s, rd)
+			tn.release()
+			return nil, nil, errTurn
+		}
 	}
+}
+
+// unride takes rd off its slot's riders, unless a holder claimed it
+// (then it reports false).
+func (q *resourceQueue) unride(s *slot, rd *rider) bool {
+	if rd == nil {
+		return true
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if rd.claimed {
+		return false
+	}
+	for i, r := range s.riders {
+		if r == rd {
+			s.riders = append(s.riders[:i], s.riders[i+1:]...)
+			break
+		}
+	}
+	return true
+}
+
+// claim takes up to n of the turn's riders for its holder.
+func (t *turn) claim(n int) []*rider {
+	t.q.mu.Lock()
+	defer t.q.mu.Unlock()
+	n = min(n, len(t.s.riders))
+	out := make([]*rider, n)
+	copy(out, t.s.riders)
+	t.s.riders = append(t.s.riders[:0], t.s.riders[n:]...)
+	for _, rd := range out {
+		rd.claimed = true
+	}
+	return out
+}
+
+// unclaim gives riders back to the slot, for a later holder.
+func (t *turn) unclaim(riders []*rider) {
+	if len(riders) == 0 {
+		return
+	}
+	t.q.mu.Lock()
+	defer t.q.mu.Unlock()
+	for _, rd := range riders {
+		rd.claimed = false
+	}
+	t.s.riders = append(riders, t.s.riders...)
 }
 
 func (t *turn) release() {
@@ -134,7 +214,7 @@ func (st *call) queued() bool {
 // Only the answer to a PUT (a whole replacement) of an endpoint whose
 // version is the ETag is kept: the answer to a PATCH may hold only the
 // members patched, and a version read elsewhere is not the ETag.
-func (t *turn) keep(resp *http.Response, method string, vs []Version, sentBody func() []byte, creds string, sentAt uint64, limit int64) {
+func (t *turn) keep(resp *http.Response, method string, vs []Version, sentBody func() []byte, creds, from string, sentAt uint64, limit int64) {
 	t.s.last = nil
 	etag := strongETag(resp.Header)
 	if method != http.MethodPut || !etagOnly(vs) || etag == "" || resp.Body == nil || resp.Body == http.NoBody || !t.waiting() {
@@ -155,7 +235,7 @@ func (t *turn) keep(resp *http.Response, method string, vs []Version, sentBody f
 	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(data))
 	if covers(data, sent) {
-		t.s.last = &snapshot{etag: etag, creds: creds, body: data, sent: sentAt}
+		t.s.last = &snapshot{etag: etag, creds: creds, from: from, body: data, sent: sentAt}
 	}
 }
 
@@ -174,31 +254,23 @@ func errorOr(r io.Reader, err error) io.Reader {
 // nothing unless every piece of evidence is there; the precondition still
 // guards the send.
 //
-// Older is known, not guessed: the base must have been answered before the
-// previous write was sent. A base read later may be newer than that
+// Older is known, not guessed: the base must be the version the previous
+// write was sent on, or have been answered before that write was sent. A
+// base read later may be newer than that
 // write's answer (another process wrote in between); merged onto the older
 // state, a change that sets a member back to its value there would vanish
 // in the three-way merge of the refresh that follows.
 func (st *call) mergeOntoLast() {
 	last := st.turn.s.last
-	r := st.rule
-	if last == nil || r.Merge == nil || r.Resolve != ResolveMerge || !etagOnly(r.versions) ||
-		st.orig.Method != http.MethodPut || !st.body.replayable() {
+	if last == nil {
 		return
 	}
-	vs := headerValues(st.tmpl.Header, "If-Match")
-	if len(vs) != 1 || vs[0] == last.etag || last.creds != credentials(st.orig.URL, st.orig.Header) {
+	ifMatch, ours, base, seen, ok := st.mergeable()
+	if !ok || ifMatch == last.etag || last.creds != credentials(st.orig.URL, st.orig.Header) ||
+		seen >= last.sent && ifMatch != last.from || !covers(last.body, base) {
 		return
 	}
-	ours, err := st.body.read(st.c.limits.MaxBodyBuffer)
-	if err != nil {
-		return
-	}
-	base, seen, ok := st.baseFor(ours)
-	if !ok || seen >= last.sent || !covers(last.body, base) {
-		return
-	}
-	next, err := r.Merge(base, ours, last.body)
+	next, err := st.rule.Merge(base, ours, last.body)
 	if err != nil {
 		return // sent as it is: the server's answer decides
 	}

@@ -702,8 +702,9 @@ func TestMalformedRulePanicsAtNew(t *testing.T) {
 
 // TestContention: 32 goroutines each apply 50 field-disjoint updates to one
 // document through one client: each writer counts its own field up from 1
-// to 50. At the end every field reads 50 and the document has one version
-// per update: nothing was lost, nothing applied twice.
+// to 50. At the end every field reads 50 and the document has at most one
+// version per update (one write may carry several queued ones): nothing was
+// lost, nothing applied twice.
 func TestContention(t *testing.T) {
 	t.Parallel()
 	writers, updates := 32, 50
@@ -751,9 +752,10 @@ func TestContention(t *testing.T) {
 			t.Errorf("w%d = %v, want %d", g, got, updates)
 		}
 	}
-	if version != 1+writers*updates {
-		t.Errorf("version %d, want %d: one commit per update", version, 1+writers*updates)
+	if version > 1+writers*updates {
+		t.Errorf("version %d, want at most %d: more commits than updates", version, 1+writers*updates)
 	}
+	t.Logf("%d updates in %d commits", writers*updates, version-1)
 }
 
 func TestEventsRedacted(t *testing.T) {

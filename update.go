@@ -96,7 +96,7 @@ func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) e
 // updateTurn runs one read-modify-write in the resource's turn: the
 // client's other writers to it wait, so they never make it stale.
 func updateTurn[T any](ctx context.Context, c *Client, url, key string, vs []Version, deadline time.Time, mutate func(*T) error) (T, bool, error) {
-	t, err := c.queue.acquire(ctx, key, deadline)
+	t, _, err := c.queue.acquire(ctx, key, deadline, nil)
 	if err != nil {
 		var zero T
 		return zero, true, err
@@ -194,7 +194,7 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, t *turn, vs [
 	if resp.StatusCode/100 != 2 {
 		return v, true, fmt.Errorf("conflict: Update: PUT %s answered %d", redact(put.URL), resp.StatusCode)
 	}
-	t.keep(resp, http.MethodPut, vs, func() []byte { return body }, creds, sent, c.limits.MaxBodyBuffer)
+	t.keep(resp, http.MethodPut, vs, func() []byte { return body }, creds, put.Header.Get("If-Match"), sent, c.limits.MaxBodyBuffer)
 	written, err := io.ReadAll(io.LimitReader(resp.Body, c.limits.MaxBodyBuffer))
 	if err != nil || len(bytes.TrimSpace(written)) == 0 {
 		return after, true, nil

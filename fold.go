@@ -1,0 +1,219 @@
+package conflict
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+)
+
+// maxRiders bounds how many queued writes one write carries.
+const maxRiders = 64
+
+// A rider is a write waiting for its resource's turn that the holder of
+// the turn may carry in its own write: its change is merged into the
+// holder's, and one request sends both. What the holder needs is fixed
+// before the rider waits; out receives the holder's word, once.
+type rider struct {
+	host, ifMatch, creds string
+	header               http.Header
+	base, ours           []byte
+	seen                 uint64 // the base's stamp on the client's clock
+	claimed              bool   // under the queue's mu: a holder took it
+	out                  chan *carried
+}
+
+// carried is a holder's word to a rider whose change its write carried and
+// the server accepted: that write's answer, its body in memory. A nil word
+// says the change was not carried (or its fate is unknown): the rider goes
+// on with its own write, whose precondition and the recovery's check for
+// an applied change keep it from being lost or doubled.
+type carried struct {
+	resp *http.Response
+	body []byte
+}
+
+// own is a holder's own write, kept while it carries others.
+type own struct {
+	body body
+	tmpl *http.Request
+}
+
+// mergeable returns what merging the call's write elsewhere needs: a PUT
+// of a JSON document, replayable, to an endpoint merged with an ETag
+// precondition, with one If-Match and a known base.
+func (st *call) mergeable() (ifMatch string, ours, base []byte, seen uint64, ok bool) {
+	r := st.rule
+	if r == nil || r.Merge == nil || r.Resolve != ResolveMerge || !etagOnly(r.versions) ||
+		st.orig.Method != http.MethodPut || !st.body.replayable() {
+		return "", nil, nil, 0, false
+	}
+	vs := headerValues(st.tmpl.Header, "If-Match")
+	if len(vs) != 1 {
+		return "", nil, nil, 0, false
+	}
+	ours, err := st.body.read(st.c.limits.MaxBodyBuffer)
+	if err != nil || !json.Valid(ours) {
+		return "", nil, nil, 0, false
+	}
+	base, seen, ok = st.baseFor(ours)
+	return vs[0], ours, base, seen, ok
+}
+
+// asRider makes the call a rider, or returns nil when it cannot be one. A
+// write with an idempotency key is sent as itself: the key names its
+// request.
+func (st *call) asRider() *rider {
+	ifMatch, ours, base, seen, ok := st.mergeable()
+	if !ok || st.out.res.IdempotencyKey != "" {
+		return nil
+	}
+	return &rider{host: st.tmpl.Host, ifMatch: ifMatch, creds: credentials(st.orig.URL, st.orig.Header),
+		header: st.tmpl.Header, base: base, ours: ours, seen: seen, out: make(chan *carried, 1)}
+}
+
+// fold merges the changes of the writes waiting for the turn into the
+// holder's write, when each is known to be built on the state the holder's
+// write is sent onto or an older one, with the same headers and
+// credentials. A rider whose change does not merge is left to wait: its
+// own write meets the conflict, and fails alone. The holder keeps its own
+// write, to go on with should the server not accept the carried one.
+func (st *call) fold() {
+	ifMatch, _, _, _, ok := st.mergeable()
+	if !ok || st.out.res.IdempotencyKey != "" {
+		return
+	}
+	riders := st.turn.claim(maxRiders)
+	if len(riders) == 0 {
+		return
+	}
+	doc, _ := st.body.read(st.c.limits.MaxBodyBuffer)
+	creds := credentials(st.orig.URL, st.orig.Header)
+	last := st.turn.s.last
+	var left []*rider
+	for _, rd := range riders {
+		known := rd.ifMatch == ifMatch ||
+			last != nil && ifMatch == last.etag && (rd.seen < last.sent || rd.ifMatch == last.from)
+		if !known || rd.creds != creds || rd.host != st.tmpl.Host || !sameHeaders(rd.header, st.tmpl.Header) {
+			left = append(left, rd)
+			continue
+		}
+		next, err := st.rule.Merge(rd.base, rd.ours, doc)
+		if err != nil || !json.Valid(next) {
+			left = append(left, rd)
+			continue
+		}
+		doc = next
+		st.riders = append(st.riders, rd)
+	}
+	st.turn.unclaim(left)
+	if len(st.riders) == 0 {
+		return
+	}
+	st.own = &own{body: st.body, tmpl: st.tmpl}
+	h := st.tmpl.Header.Clone()
+	dropBodyHeaders(h)
+	t := new(http.Request)
+	*t = *st.tmpl
+	t.Header, t.ContentLength = h, int64(len(doc))
+	st.body, st.tmpl = bytesBody(doc), t
+	st.emit(Event{Step: StepMerge})
+}
+
+// unfold goes back to the holder's own write: the riders are told their
+// changes were not carried.
+func (st *call) unfold() {
+	st.body, st.tmpl = st.own.body, st.own.tmpl
+	st.own = nil
+	st.tell(nil)
+}
+
+func (st *call) tell(c *carried) {
+	for _, rd := range st.riders {
+		rd.out <- c
+	}
+	st.riders = nil
+}
+
+// settle tells the riders the outcome of the write that carried them: the
+// answer, when the server accepted it and it fits in memory; else nil.
+func (st *call) settle(resp *http.Response) {
+	if st.own != nil {
+		st.own.body.close() // the caller's body, never sent
+		st.own = nil
+	}
+	if len(st.riders) == 0 {
+		return
+	}
+	if resp == nil || resp.StatusCode/100 != 2 || !st.sameResource(resp) || resp.Body == nil {
+		st.tell(nil)
+		return
+	}
+	limit := st.c.limits.MaxBodyBuffer
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(data), errorOr(resp.Body, err)), resp.Body}
+	if err != nil || int64(len(data)) > limit {
+		st.tell(nil)
+		return
+	}
+	st.tell(&carried{resp: resp, body: data})
+}
+
+// carriedBy ends a call whose change another write carried: it answers
+// with that write's answer, as its own.
+func (st *call) carriedBy(c *carried) (*http.Response, error) {
+	st.body.close()
+	st.out.res.Attempts++
+	st.merges++
+	st.emit(Event{Step: StepMerge})
+	r := c.resp
+	resp := &http.Response{
+		Status: r.Status, StatusCode: r.StatusCode,
+		Proto: r.Proto, ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor,
+		Header: r.Header.Clone(), Trailer: r.Trailer.Clone(),
+		Body: io.NopCloser(bytes.NewReader(c.body)), ContentLength: int64(len(c.body)),
+		Request: st.tmpl, TLS: r.TLS,
+	}
+	return st.done(resp), nil
+}
+
+// sameHeaders reports whether two writes carry the same headers, their
+// preconditions and the headers describing their bodies aside.
+func sameHeaders(a, b http.Header) bool {
+	skip := func(k string) bool {
+		if k == "If-Match" || k == "Content-Length" {
+			return true
+		}
+		for _, h := range bodyHeaders {
+			if k == h {
+				return true
+			}
+		}
+		return false
+	}
+	n := 0
+	for k, av := range a {
+		if skip(k) {
+			continue
+		}
+		n++
+		bv, ok := b[k]
+		if !ok || len(av) != len(bv) {
+			return false
+		}
+		for i := range av {
+			if av[i] != bv[i] {
+				return false
+			}
+		}
+	}
+	for k := range b {
+		if !skip(k) {
+			n--
+		}
+	}
+	return n == 0
+}
