@@ -82,8 +82,9 @@ func (c *Client) do(req *http.Request, passthrough bool) (*http.Response, error)
 		}
 		defer t.end()
 		st.turn = t
-		st.mergeOntoLast()
-		st.fold()
+		last := st.lastKnown()
+		st.mergeOntoLast(last)
+		st.fold(last)
 		resp, err := st.run()
 		st.settle(resp) // before the turn ends: a rider takes the word first
 		return resp, err
@@ -377,7 +378,11 @@ func (st *call) done(resp *http.Response) *http.Response {
 			st.stop() // the deadline no longer applies to this response's body
 		}
 		if resp.StatusCode/100 == 2 && st.sameResource(resp) {
-			st.turn.keep(resp, st.orig.Method, st.versions(), st.sentBody, credentials(st.orig.URL, st.orig.Header), st.ifMatch(), st.sentSeq, st.c.limits.MaxBodyBuffer)
+			creds, vs := credentials(st.orig.URL, st.orig.Header), st.versions()
+			if etag := strongETag(resp.Header); etag != "" && st.orig.Method == http.MethodPut && etagOnly(vs) {
+				st.c.queue.note(st.turn.key, recentWrite{etag: etag, from: st.ifMatch(), creds: creds, sent: st.sentSeq})
+			}
+			st.turn.keep(resp, st.orig.Method, vs, st.sentBody, creds, st.ifMatch(), st.sentSeq, st.c.limits.MaxBodyBuffer)
 		} else {
 			st.turn.s.last = nil
 		}

@@ -492,3 +492,69 @@ func readDoc(t *testing.T, c *conflict.Client, url string) (map[string]any, stri
 	io.Copy(io.Discard, resp.Body)
 	return doc, resp.Header.Get("ETag")
 }
+
+// TestWriteMergedOntoRecentAnswer: a write sent on a version the client's
+// previous write to the resource has already replaced is merged onto that
+// write's answer, which the client read in full, and sent on its version:
+// no stale round trip. When the answer was not read, nothing is known of
+// it: the write goes stale and is recovered as usual.
+func TestWriteMergedOntoRecentAnswer(t *testing.T) {
+	t.Parallel()
+	for _, readAnswer := range []bool{true, false} {
+		t.Run(fmt.Sprintf("answer read %v", readAnswer), func(t *testing.T) {
+			t.Parallel()
+			srv := conflicttest.NewUnstartedServer()
+			srv.PutDocument("d", `{"title":"Draft"}`)
+			var stale atomic.Int32
+			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				rec := httptest.NewRecorder()
+				srv.Handler().ServeHTTP(rec, r)
+				if rec.Code == http.StatusPreconditionFailed {
+					stale.Add(1)
+				}
+				for k, v := range rec.Header() {
+					w.Header()[k] = v
+				}
+				w.WriteHeader(rec.Code)
+				w.Write(rec.Body.Bytes())
+			}))
+			t.Cleanup(front.Close)
+			c := conflict.New(conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}))
+			url := front.URL + "/documents/d"
+			doc, etag := readDoc(t, c, url)
+			var outcomes []conflict.Outcome
+			for _, field := range []string{"a", "b"} {
+				d := map[string]any{}
+				for k, v := range doc {
+					d[k] = v
+				}
+				d[field] = 1
+				body, _ := json.Marshal(d)
+				req := mustRequest(http.MethodPut, url, string(body))
+				req.Header.Set("If-Match", etag) // both on the version read first
+				resp, err := c.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if readAnswer {
+					io.Copy(io.Discard, resp.Body)
+				}
+				resp.Body.Close()
+				outcomes = append(outcomes, conflict.ResultOf(resp).Outcome)
+			}
+			body, _, _ := srv.Document("d")
+			var final map[string]any
+			json.Unmarshal(body, &final)
+			if final["a"] != float64(1) || final["b"] != float64(1) {
+				t.Errorf("document %s: a write was lost", body)
+			}
+			wantStale := map[bool]int32{true: 0, false: 1}[readAnswer]
+			if n := stale.Load(); n != wantStale {
+				t.Errorf("%d writes answered 412, want %d", n, wantStale)
+			}
+			if outcomes[1] != conflict.Merged {
+				t.Errorf("second write: outcome %v, want merged", outcomes[1])
+			}
+		})
+	}
+}

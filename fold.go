@@ -78,7 +78,7 @@ func (st *call) asRider() *rider {
 // credentials. A rider whose change does not merge is left to wait: its
 // own write meets the conflict, and fails alone. The holder keeps its own
 // write, to go on with should the server not accept the carried one.
-func (st *call) fold() {
+func (st *call) fold(last *snapshot) {
 	ifMatch, _, _, _, ok := st.mergeable()
 	if !ok || st.out.res.IdempotencyKey != "" {
 		return
@@ -89,7 +89,6 @@ func (st *call) fold() {
 	}
 	doc, _ := st.body.read(st.c.limits.MaxBodyBuffer)
 	creds := credentials(st.orig.URL, st.orig.Header)
-	last := st.turn.s.last
 	var left []*rider
 	for _, rd := range riders {
 		known := rd.ifMatch == ifMatch ||

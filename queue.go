@@ -20,7 +20,22 @@ import (
 type resourceQueue struct {
 	mu sync.Mutex
 	m  map[string]*slot
+	// recent is what the last accepted PUT to each resource left, kept
+	// after its turn ends, so that a write sent a moment later on an older
+	// version is merged onto it too. The representation is the one the
+	// base cache remembered from the answer; recent names it.
+	recent map[string]recentWrite
 }
+
+// A recentWrite is a snapshot without its body.
+type recentWrite struct {
+	etag, from, creds string
+	sent              uint64
+}
+
+// maxRecent bounds resourceQueue.recent; past it, the oldest are forgotten
+// all at once.
+const maxRecent = 1024
 
 type slot struct {
 	ch   chan struct{} // holds a token while a write is under way
@@ -260,8 +275,7 @@ func errorOr(r io.Reader, err error) io.Reader {
 // write's answer (another process wrote in between); merged onto the older
 // state, a change that sets a member back to its value there would vanish
 // in the three-way merge of the refresh that follows.
-func (st *call) mergeOntoLast() {
-	last := st.turn.s.last
+func (st *call) mergeOntoLast(last *snapshot) {
 	if last == nil {
 		return
 	}
@@ -281,6 +295,42 @@ func (st *call) mergeOntoLast() {
 	setHeader(h, "If-Match", last.etag)
 	st.rebuild(next, h, st.tmpl.URL, last.body)
 	st.emit(Event{Step: StepMerge, Kind: StaleVersion})
+}
+
+// note records an accepted write's answer as the resource's recent state.
+func (q *resourceQueue) note(key string, w recentWrite) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.recent == nil || len(q.recent) >= maxRecent {
+		q.recent = make(map[string]recentWrite)
+	}
+	q.recent[key] = w
+}
+
+// lastKnown is the state the previous write to the resource left: the
+// turn's snapshot, or else the recent write whose answer the base cache
+// remembered in full.
+func (st *call) lastKnown() *snapshot {
+	if last := st.turn.s.last; last != nil {
+		return last
+	}
+	q := st.turn.q
+	q.mu.Lock()
+	w, ok := q.recent[st.turn.key]
+	q.mu.Unlock()
+	if !ok || st.rule == nil || !etagOnly(st.rule.versions) {
+		return nil
+	}
+	vs := st.rule.versions
+	vals, _, err := readVersions(http.Header{"Etag": {w.etag}}, nil, vs)
+	if err != nil {
+		return nil
+	}
+	body, _, ok := st.c.bases.get(cacheKey(withoutVersions(st.orig.URL, vs), st.orig.Header, versionKey(vals)))
+	if !ok {
+		return nil
+	}
+	return &snapshot{etag: w.etag, creds: w.creds, from: w.from, body: body, sent: w.sent}
 }
 
 // lastFor returns the turn's snapshot if it was read with creds.
