@@ -15,8 +15,8 @@ import (
 // nothing that outlives the call refers to it.
 type call struct {
 	c           *Client
-	id          uint64
-	passthrough bool // through RoundTrip: no redirects, an abort returns the response
+	id          uint64 // the CallID of its events, 0 until the first
+	passthrough bool   // through RoundTrip: no redirects, an abort returns the response
 	orig        *http.Request
 	tmpl        *http.Request // what the next send is built from
 	rule        *rule
@@ -54,7 +54,7 @@ func (c *Client) do(req *http.Request, passthrough bool) (*http.Response, error)
 		}
 		return nil, errors.New("conflict: nil request or URL")
 	}
-	st := &call{c: c, passthrough: passthrough, orig: req, id: c.seq.Add(1), start: time.Now()}
+	st := &call{c: c, passthrough: passthrough, orig: req, start: time.Now()}
 	st.rule = c.rules.match(req)
 	st.out = &resultCtx{Context: req.Context()}
 	st.ctx = st.out
@@ -473,6 +473,9 @@ func (st *call) emitFor(resp *http.Response, ev Event) {
 	cfg := &st.c.cfg
 	if cfg.hook == nil && cfg.logger == nil {
 		return
+	}
+	if st.id == 0 {
+		st.id = st.c.seq.Add(1) // numbered when first reported: most calls never are
 	}
 	ev.CallID = st.id
 	ev.Method = st.orig.Method

@@ -60,8 +60,9 @@ func (s Step) String() string {
 type Event struct {
 	// Step is the stage reported.
 	Step Step
-	// CallID numbers the calls of one Client from 1, so that the events of
-	// concurrent calls can be told apart.
+	// CallID numbers the calls of one Client that report events from 1, in
+	// the order of their first event, so that the events of concurrent
+	// calls can be told apart.
 	CallID uint64
 	// Method and URL identify the call's request; the URL has no user
 	// information and no query.

@@ -128,11 +128,11 @@ func ExampleWithLogger() {
 	c := conflict.New(conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}), conflict.WithLogger(logger))
 	staleTitleWrite(c, srv, "7")
 	// Output:
-	// level=DEBUG msg="conflict: classified" call=2 method=PUT attempt=1 kind=stale_version reason=version_conflict status=412
-	// level=DEBUG msg="conflict: refresh" call=2 method=PUT attempt=1 kind=stale_version status=200
-	// level=DEBUG msg="conflict: merge" call=2 method=PUT attempt=1 kind=stale_version
-	// level=DEBUG msg="conflict: resend" call=2 method=PUT attempt=1 kind=stale_version
-	// level=DEBUG msg="conflict: done" call=2 method=PUT attempt=2 kind=stale_version status=200 outcome=merged
+	// level=DEBUG msg="conflict: classified" call=1 method=PUT attempt=1 kind=stale_version reason=version_conflict status=412
+	// level=DEBUG msg="conflict: refresh" call=1 method=PUT attempt=1 kind=stale_version status=200
+	// level=DEBUG msg="conflict: merge" call=1 method=PUT attempt=1 kind=stale_version
+	// level=DEBUG msg="conflict: resend" call=1 method=PUT attempt=1 kind=stale_version
+	// level=DEBUG msg="conflict: done" call=1 method=PUT attempt=2 kind=stale_version status=200 outcome=merged
 }
 
 // staleTitleWrite reads document id through c, lets another writer change
