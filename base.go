@@ -180,8 +180,12 @@ func (c *baseCache) get(key string) (data []byte, seen uint64, ok bool) {
 }
 
 // remember keeps the representation in a successful response to req, at a
-// rule's URL, as a possible merge base, as the caller reads it.
-func (c *Client) remember(req *http.Request, resp *http.Response, limit int64) {
+// rule's URL, as a possible merge base, as the caller reads it. The answer
+// to a write is kept only when it is evidently the whole representation: a
+// JSON object with every member the body sent has (a summary such as
+// {"ok":true} would make a poor base, bringing back in a merge what others
+// removed).
+func (c *Client) remember(req *http.Request, resp *http.Response, sent []byte, limit int64) {
 	if c.rules.n == 0 || resp.StatusCode/100 != 2 || resp.Body == nil || resp.Body == http.NoBody {
 		return
 	}
@@ -195,7 +199,11 @@ func (c *Client) remember(req *http.Request, resp *http.Response, limit int64) {
 	}
 	u, h := withoutVersions(req.URL, vs), req.Header
 	seen := c.clock.Add(1) // the answer has arrived
+	read := req.Method == http.MethodGet || req.Method == http.MethodHead
 	resp.Body = &teeBody{rc: resp.Body, limit: limit, done: func(data []byte) {
+		if !read && (sent == nil || !covers(data, sent)) {
+			return
+		}
 		vals, _, err := readVersions(rh, data, vs)
 		if err != nil {
 			return

@@ -39,7 +39,15 @@ type call struct {
 	merges  int
 	stales  int
 	base    []byte // the base of the next merge, once one merge was sent
+	// intent is the caller's own write and its base while what is sent is
+	// that write merged onto a state the client knew (mergeOntoLast): a
+	// refresh merges the intent itself onto the fresh state, which follows
+	// its base whatever the known state was.
+	intent *intent
 }
+
+// An intent is a write as the caller built it, and the base it was built on.
+type intent struct{ base, ours []byte }
 
 // halt says why recovery stops.
 type halt struct {
@@ -81,6 +89,7 @@ func (c *Client) do(req *http.Request, passthrough bool) (*http.Response, error)
 			return st.carriedBy(carried)
 		}
 		defer t.end()
+		defer st.tell(nil) // whatever happens, no rider is left waiting (runs before end)
 		st.turn = t
 		last := st.lastKnown()
 		st.mergeOntoLast(last)
@@ -137,10 +146,13 @@ func (st *call) run() (*http.Response, error) {
 		cf := st.classify(resp)
 		if st.own != nil && resp.StatusCode/100 != 2 {
 			// The write carrying others was not accepted: each goes on
-			// alone. One refused without a conflict (a 4xx) is sent again
-			// as this caller's own write; a conflict is recovered for it.
+			// alone. A stale version is recovered for this caller's own
+			// write (it was sent on the same version); anything else
+			// refused (a 4xx, a conflict of another kind) may be another
+			// caller's doing, and this caller's own write is sent alone.
 			st.unfold()
-			if cf == nil && resp.StatusCode/100 == 4 && st.sameResource(resp) && st.canResend() == nil {
+			refused := cf == nil && resp.StatusCode/100 == 4 || cf != nil && cf.Kind != StaleVersion
+			if refused && st.sameResource(resp) && st.canResend() == nil {
 				drain(resp)
 				continue
 			}
@@ -156,7 +168,11 @@ func (st *call) run() (*http.Response, error) {
 			return st.abort(resp, cf, &halt{reason: ErrUnrecoverable, err: errElsewhere})
 		}
 		if cf == nil {
-			st.c.remember(st.orig, resp, st.c.limits.MaxBodyBuffer)
+			var sent []byte
+			if st.c.rules.n > 0 && st.orig.Method != http.MethodGet && st.orig.Method != http.MethodHead {
+				sent = st.sentBody()
+			}
+			st.c.remember(st.orig, resp, sent, st.c.limits.MaxBodyBuffer)
 			return st.done(resp), nil
 		}
 		st.out.res.Conflict = cf

@@ -2,6 +2,7 @@ package conflict
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ const maxRiders = 64
 // holder's, and one request sends both. What the holder needs is fixed
 // before the rider waits; out receives the holder's word, once.
 type rider struct {
+	ctx                  context.Context
 	host, ifMatch, creds string
 	header               http.Header
 	base, ours           []byte
@@ -68,20 +70,26 @@ func (st *call) asRider() *rider {
 	if !ok || st.out.res.IdempotencyKey != "" {
 		return nil
 	}
-	return &rider{host: st.tmpl.Host, ifMatch: ifMatch, creds: credentials(st.orig.URL, st.orig.Header),
+	return &rider{ctx: st.out, host: st.tmpl.Host, ifMatch: ifMatch, creds: credentials(st.orig.URL, st.orig.Header),
 		header: st.tmpl.Header, base: base, ours: ours, seen: seen, out: make(chan *carried, 1)}
 }
 
 // fold merges the changes of the writes waiting for the turn into the
 // holder's write, when each is known to be built on the state the holder's
 // write is sent onto or an older one, with the same headers and
-// credentials. A rider whose change does not merge is left to wait: its
-// own write meets the conflict, and fails alone. The holder keeps its own
+// credentials. A rider whose change does not merge goes on alone: its own
+// write meets the conflict, and fails alone. The holder keeps its own
 // write, to go on with should the server not accept the carried one.
+//
+// A carried write is accepted only while the server holds the state its
+// precondition names, which follows every rider's base (each was read
+// before the send): each change was then merged onto the current state,
+// as its own refresh would have. Which riders are tried is a matter of
+// cost: one built on a newer state would make the carried write stale.
 func (st *call) fold(last *snapshot) {
 	ifMatch, _, _, _, ok := st.mergeable()
-	if !ok || st.out.res.IdempotencyKey != "" {
-		return
+	if attempts, _ := st.limits(); !ok || st.out.res.IdempotencyKey != "" || attempts < 2 {
+		return // carrying others takes a send this call may need alone
 	}
 	riders := st.turn.claim(maxRiders)
 	if len(riders) == 0 {
@@ -90,7 +98,23 @@ func (st *call) fold(last *snapshot) {
 	doc, _ := st.body.read(st.c.limits.MaxBodyBuffer)
 	creds := credentials(st.orig.URL, st.orig.Header)
 	var left []*rider
+	defer func() {
+		// Every claimed rider hears once: those not carried (or all, should
+		// a merge function panic) go on alone.
+		if p := recover(); p != nil {
+			left = riders
+			st.riders = nil
+			defer panic(p)
+		}
+		for _, rd := range left {
+			rd.out <- nil
+		}
+	}()
 	for _, rd := range riders {
+		if rd.ctx.Err() != nil {
+			left = append(left, rd) // its caller has gone: nothing of it is sent
+			continue
+		}
 		known := rd.ifMatch == ifMatch ||
 			last != nil && ifMatch == last.etag && (rd.seen < last.sent || rd.ifMatch == last.from)
 		if !known || rd.creds != creds || rd.host != st.tmpl.Host || !sameHeaders(rd.header, st.tmpl.Header) {
@@ -105,7 +129,6 @@ func (st *call) fold(last *snapshot) {
 		doc = next
 		st.riders = append(st.riders, rd)
 	}
-	st.turn.unclaim(left)
 	if len(st.riders) == 0 {
 		return
 	}
@@ -127,9 +150,20 @@ func (st *call) unfold() {
 	st.tell(nil)
 }
 
+// tell gives each rider its word: its own copy of the answer's status and
+// headers, made here, before the holder's caller owns the answer.
 func (st *call) tell(c *carried) {
 	for _, rd := range st.riders {
-		rd.out <- c
+		var w *carried
+		if c != nil {
+			r := c.resp
+			w = &carried{body: c.body, resp: &http.Response{
+				Status: r.Status, StatusCode: r.StatusCode,
+				Proto: r.Proto, ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor,
+				Header: r.Header.Clone(), Trailer: r.Trailer.Clone(), TLS: r.TLS,
+			}}
+		}
+		rd.out <- w
 	}
 	st.riders = nil
 }
@@ -168,14 +202,9 @@ func (st *call) carriedBy(c *carried) (*http.Response, error) {
 	st.out.res.Attempts++
 	st.merges++
 	st.emit(Event{Step: StepMerge})
-	r := c.resp
-	resp := &http.Response{
-		Status: r.Status, StatusCode: r.StatusCode,
-		Proto: r.Proto, ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor,
-		Header: r.Header.Clone(), Trailer: r.Trailer.Clone(),
-		Body: io.NopCloser(bytes.NewReader(c.body)), ContentLength: int64(len(c.body)),
-		Request: st.tmpl, TLS: r.TLS,
-	}
+	resp := c.resp // this rider's own copy
+	resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(c.body)), int64(len(c.body))
+	resp.Request = st.tmpl
 	return st.done(resp), nil
 }
 

@@ -126,13 +126,19 @@ func (q *resourceQueue) acquire(ctx context.Context, key string, deadline time.T
 			}
 			rd, word = nil, nil // not carried: wait for the turn
 		case <-ctx.Done():
+			// Cancellation ends the wait at once; a claimed write may be
+			// at the server with the holder's, as any write cancelled in
+			// flight may be.
 			q.unride(s, rd)
 			tn.release()
 			return nil, nil, ctx.Err()
 		case <-t.C:
-			q.unride(s, rd)
+			err := errTurn
+			if !q.unride(s, rd) {
+				err = errCarriedLate
+			}
 			tn.release()
-			return nil, nil, errTurn
+			return nil, nil, err
 		}
 	}
 }
@@ -171,19 +177,6 @@ func (t *turn) claim(n int) []*rider {
 	return out
 }
 
-// unclaim gives riders back to the slot, for a later holder.
-func (t *turn) unclaim(riders []*rider) {
-	if len(riders) == 0 {
-		return
-	}
-	t.q.mu.Lock()
-	defer t.q.mu.Unlock()
-	for _, rd := range riders {
-		rd.claimed = false
-	}
-	t.s.riders = append(riders, t.s.riders...)
-}
-
 func (t *turn) release() {
 	t.q.mu.Lock()
 	t.s.refs--
@@ -202,6 +195,10 @@ func (t *turn) end() {
 // errTurn is returned when a write waited its resource's turn past the
 // call's time limit.
 var errTurn = fmt.Errorf("%w: waiting for this client's earlier writes to the resource", context.DeadlineExceeded)
+
+// errCarriedLate is returned when a write travelling with another (see
+// fold) passed the call's time limit before that write's answer came.
+var errCarriedLate = fmt.Errorf("%w: the write was sent with another write to the resource, whose answer did not come in time; whether it was applied is unknown", context.DeadlineExceeded)
 
 // queueKey names the resource a request writes: its URL without user
 // information or fragment.
@@ -263,18 +260,20 @@ func errorOr(r io.Reader, err error) io.Reader {
 }
 
 // mergeOntoLast rebuilds a write that waited its turn onto the state the
-// previous write left (see slot.last) when the write is built on an older
-// version: it is merged there, against its own base, and sent under the
-// current ETag, instead of being sent stale and answered 412. It does
-// nothing unless every piece of evidence is there; the precondition still
-// guards the send.
+// previous write left (last) when the write is built on an older version:
+// it is merged there, against its own base, and sent under that state's
+// ETag, instead of being sent stale and answered 412. It does nothing
+// unless every piece of evidence is there.
 //
-// Older is known, not guessed: the base must be the version the previous
-// write was sent on, or have been answered before that write was sent. A
-// base read later may be newer than that
-// write's answer (another process wrote in between); merged onto the older
-// state, a change that sets a member back to its value there would vanish
-// in the three-way merge of the refresh that follows.
+// What makes it safe is the precondition and the intent, not the guess:
+// the server accepts the merged write only while it holds that very state,
+// and that state, being the server's current one, follows the write's base;
+// if the server moved on, the refresh merges the caller's own write and base
+// (st.intent) onto the fresh state, never the merged one, in which a change
+// the known state already held would have vanished. Which writes are tried
+// is a matter of cost: those whose base is the version the previous write
+// was sent on, or was answered before that write was sent, are the ones
+// that state follows, so their merged write is not refused.
 func (st *call) mergeOntoLast(last *snapshot) {
 	if last == nil {
 		return
@@ -294,6 +293,7 @@ func (st *call) mergeOntoLast(last *snapshot) {
 	h := st.tmpl.Header.Clone()
 	setHeader(h, "If-Match", last.etag)
 	st.rebuild(next, h, st.tmpl.URL, last.body)
+	st.intent = &intent{base: base, ours: ours}
 	st.emit(Event{Step: StepMerge, Kind: StaleVersion})
 }
 

@@ -47,6 +47,9 @@ func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response,
 	if err != nil {
 		return nil, &halt{reason: ErrNotReplayable, err: err}
 	}
+	if st.intent != nil {
+		ours = st.intent.ours
+	}
 	vs := st.versions()
 	if st.orig.Method == http.MethodPost && !carriesVersion(st.tmpl, ours, vs) {
 		// Only a conditional create (one that carries a version) can be
@@ -55,8 +58,10 @@ func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response,
 	}
 	var base []byte
 	if res == ResolveMerge || res == Manual {
-		var ok bool
-		if base, _, ok = st.baseFor(ours); !ok && res == ResolveMerge {
+		ok := st.intent != nil
+		if ok {
+			base = st.intent.base
+		} else if base, _, ok = st.baseFor(ours); !ok && res == ResolveMerge {
 			return nil, &halt{reason: ErrUnrecoverable, err: ErrNoBase, ours: ours}
 		}
 	}
@@ -147,7 +152,7 @@ func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response,
 func (st *call) rebuild(next []byte, h http.Header, u *url.URL, base []byte) {
 	dropBodyHeaders(h)
 	st.merges++
-	st.base = base
+	st.base, st.intent = base, nil
 	st.body.close() // a body of the caller's that was never sent
 	st.body = bytesBody(next)
 	t := new(http.Request)

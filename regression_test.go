@@ -422,3 +422,60 @@ func TestRegressCrossOriginConflictEvidence(t *testing.T) {
 		t.Errorf("origin A saw %d PUTs", aPuts.Load())
 	}
 }
+
+// A write answered with a summary under a strong ETag ({"ok":true}, as some
+// servers answer a PUT) is no merge base for that version: a later write on
+// it that goes stale must not be merged against the summary, which would
+// bring back a member another process removed. It aborts for want of a
+// base instead.
+func TestRegressSummaryAnswerIsNoBase(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	doc, version := `{"a":1,"b":1}`, 1
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		etag := fmt.Sprintf(`"v%d"`, version)
+		switch r.Method {
+		case http.MethodGet:
+			w.Header().Set("ETag", etag)
+			io.WriteString(w, doc)
+		case http.MethodPut:
+			if r.Header.Get("If-Match") != etag {
+				w.WriteHeader(http.StatusPreconditionFailed)
+				io.WriteString(w, `{"error":"version_conflict"}`)
+				return
+			}
+			body, _ := io.ReadAll(r.Body)
+			doc, version = string(body), version+1
+			w.Header().Set("ETag", fmt.Sprintf(`"v%d"`, version))
+			io.WriteString(w, `{"ok":true}`) // a summary, not the document
+		}
+	}))
+	t.Cleanup(srv.Close)
+	c := New(WithRule("PUT /doc", Rule{Merge: jsonmerge.Merge}))
+	put := func(body, etag string) (*http.Response, error) {
+		req, _ := http.NewRequest(http.MethodPut, srv.URL+"/doc", strings.NewReader(body))
+		req.Header.Set("If-Match", etag)
+		return c.Do(req)
+	}
+	resp, err := put(`{"a":2,"b":1}`, `"v1"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body) // read in full: a base, were it whole
+	resp.Body.Close()
+	etag := resp.Header.Get("ETag")
+	mu.Lock()
+	doc, version = `{"a":2}`, version+1 // another process removes b
+	mu.Unlock()
+	_, err = put(`{"a":2,"b":1,"c":1}`, etag) // adds c, on the document as it was
+	if !errors.Is(err, ErrNoBase) {
+		t.Errorf("stale write on a version answered with a summary: %v, want ErrNoBase", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Contains(doc, `"b"`) {
+		t.Errorf("document %s: b, removed by another process, is back", doc)
+	}
+}

@@ -194,7 +194,13 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, t *turn, vs [
 	if resp.StatusCode/100 != 2 {
 		return v, true, fmt.Errorf("conflict: Update: PUT %s answered %d", redact(put.URL), resp.StatusCode)
 	}
-	t.keep(resp, http.MethodPut, vs, func() []byte { return body }, creds, put.Header.Get("If-Match"), sent, c.limits.MaxBodyBuffer)
+	if r := resp.Request; r == nil || r.URL == nil || sameOrigin(r.URL, put.URL) && r.URL.EscapedPath() == put.URL.EscapedPath() {
+		// An answer from elsewhere, after a redirect, says nothing of
+		// this resource.
+		t.keep(resp, http.MethodPut, vs, func() []byte { return body }, creds, put.Header.Get("If-Match"), sent, c.limits.MaxBodyBuffer)
+	} else {
+		t.s.last = nil
+	}
 	written, err := io.ReadAll(io.LimitReader(resp.Body, c.limits.MaxBodyBuffer))
 	if err != nil || len(bytes.TrimSpace(written)) == 0 {
 		return after, true, nil
