@@ -132,7 +132,12 @@ type baseEntry struct {
 	key  string
 	data []byte
 	seen uint64 // the client's clock once its answer had arrived; the earliest, if read again
+	// sent gives the body of the write data answered, until data is found
+	// to be the whole representation (see remember); nil for a read.
+	sent func() []byte
 }
+
+func (be *baseEntry) size() int64 { return int64(len(be.key) + len(be.data)) }
 
 // unordered is the clock reading of a base whose age is unknown (one given
 // with WithBase): it is never known to be older than anything.
@@ -142,7 +147,10 @@ func newBaseCache(max int64) *baseCache {
 	return &baseCache{max: max, lru: list.New(), m: make(map[string]*list.Element)}
 }
 
-func (c *baseCache) put(key string, data []byte, seen uint64) {
+// put remembers data, read at the client's clock seen; sent is the body of
+// the write data answered (nil for a read), checked when data is first
+// used as a base.
+func (c *baseCache) put(key string, data []byte, sent func() []byte, seen uint64) {
 	if int64(len(data)) > c.max/4 {
 		return // one entry never crowds out the rest
 	}
@@ -150,21 +158,28 @@ func (c *baseCache) put(key string, data []byte, seen uint64) {
 	defer c.mu.Unlock()
 	if e, ok := c.m[key]; ok {
 		be := e.Value.(*baseEntry)
-		c.bytes += int64(len(data) - len(be.data))
-		be.data = data
-		be.seen = min(be.seen, seen) // one version is one representation: it existed by the first reading
+		c.bytes -= be.size()
+		if be.sent != nil { // else known whole already: one version is one representation
+			be.data, be.sent = data, sent
+		}
+		be.seen = min(be.seen, seen) // it existed by the first reading
+		c.bytes += be.size()
 		c.lru.MoveToFront(e)
 	} else {
-		c.m[key] = c.lru.PushFront(&baseEntry{key, data, seen})
-		c.bytes += int64(len(data) + len(key))
+		be := &baseEntry{key: key, data: data, seen: seen, sent: sent}
+		c.m[key] = c.lru.PushFront(be)
+		c.bytes += be.size()
 	}
 	for c.bytes > c.max {
-		old := c.lru.Back()
-		be := old.Value.(*baseEntry)
-		c.lru.Remove(old)
-		delete(c.m, be.key)
-		c.bytes -= int64(len(be.data) + len(be.key))
+		c.remove(c.lru.Back())
 	}
+}
+
+func (c *baseCache) remove(e *list.Element) {
+	be := e.Value.(*baseEntry)
+	c.lru.Remove(e)
+	delete(c.m, be.key)
+	c.bytes -= be.size()
 }
 
 func (c *baseCache) get(key string) (data []byte, seen uint64, ok bool) {
@@ -174,18 +189,29 @@ func (c *baseCache) get(key string) (data []byte, seen uint64, ok bool) {
 	if !ok {
 		return nil, unordered, false
 	}
-	c.lru.MoveToFront(e)
 	be := e.Value.(*baseEntry)
+	if be.sent != nil {
+		// A write's answer, first used: a base only if it is the whole
+		// representation, an object with every member the write sent.
+		if sent := be.sent(); sent == nil || !covers(be.data, sent) {
+			c.remove(e)
+			return nil, unordered, false
+		}
+		be.sent = nil
+	}
+	c.lru.MoveToFront(e)
 	return be.data, be.seen, true
 }
 
 // remember keeps the representation in a successful response to req, at a
 // rule's URL, as a possible merge base, as the caller reads it. The answer
-// to a write is kept only when it is evidently the whole representation: a
-// JSON object with every member the body sent has (a summary such as
-// {"ok":true} would make a poor base, bringing back in a merge what others
-// removed).
-func (c *Client) remember(req *http.Request, resp *http.Response, sent []byte, limit int64) {
+// to a write (sent is its body) serves as a base only when, at its first
+// use, it is evidently the whole representation: a JSON object with every
+// member the write sent has (a summary such as {"ok":true} would make a
+// poor base, bringing back in a merge what others removed). The check is
+// left to that use, which few answers meet, rather than paid by every
+// write.
+func (c *Client) remember(req *http.Request, resp *http.Response, sent func() []byte, limit int64) {
 	if c.rules.n == 0 || resp.StatusCode/100 != 2 || resp.Body == nil || resp.Body == http.NoBody {
 		return
 	}
@@ -199,16 +225,15 @@ func (c *Client) remember(req *http.Request, resp *http.Response, sent []byte, l
 	}
 	u, h := withoutVersions(req.URL, vs), req.Header
 	seen := c.clock.Add(1) // the answer has arrived
-	read := req.Method == http.MethodGet || req.Method == http.MethodHead
+	if sent == nil && req.Method != http.MethodGet && req.Method != http.MethodHead {
+		return // a write whose body is not known: its answer cannot be checked
+	}
 	resp.Body = &teeBody{rc: resp.Body, limit: limit, done: func(data []byte) {
-		if !read && (sent == nil || !covers(data, sent)) {
-			return
-		}
 		vals, _, err := readVersions(rh, data, vs)
 		if err != nil {
 			return
 		}
-		c.bases.put(cacheKey(u, h, versionKey(vals)), data, seen)
+		c.bases.put(cacheKey(u, h, versionKey(vals)), data, sent, seen)
 	}}
 }
 

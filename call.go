@@ -29,16 +29,18 @@ type call struct {
 	ctx         context.Context
 	// Once recovery starts, ctx is bounded by the call's deadline: stop
 	// disarms the deadline and release lets the context go.
-	stop    func() bool
-	release context.CancelFunc
-	turn    *turn    // the resource's turn, for a queued write
-	sentSeq uint64   // the client's clock before the last send, for a queued write
-	riders  []*rider // the waiting writes this one carries (see fold)
-	own     *own     // this write alone, while it carries others
-	waits   int
-	merges  int
-	stales  int
-	base    []byte // the base of the next merge, once one merge was sent
+	stop     func() bool
+	release  context.CancelFunc
+	tn       turn     // the resource's turn, for a queued write (tn.s is nil otherwise)
+	sentSeq  uint64   // the client's clock before the last send, for a queued write
+	riders   []*rider // the waiting writes this one carries (see fold)
+	credsFP  string   // see creds
+	credsSet bool
+	own      *own // this write alone, while it carries others
+	waits    int
+	merges   int
+	stales   int
+	base     []byte // the base of the next merge, once one merge was sent
 	// intent is the caller's own write and its base while what is sent is
 	// that write merged onto a state the client knew (mergeOntoLast): a
 	// refresh merges the intent itself onto the fresh state, which follows
@@ -80,7 +82,10 @@ func (c *Client) do(req *http.Request, passthrough bool) (*http.Response, error)
 		return nil, err
 	}
 	if st.queued() {
-		t, carried, err := c.queue.acquire(st.out, queueKey(req.URL), st.deadline(), st.asRider)
+		carried, err := c.queue.acquire(st.out, queueKey(req.URL), st.deadline(), st.asRider, &st.tn)
+		if err != nil || carried != nil {
+			st.tn = turn{} // the turn was not had
+		}
 		if err != nil {
 			b.close()
 			return nil, err
@@ -88,9 +93,8 @@ func (c *Client) do(req *http.Request, passthrough bool) (*http.Response, error)
 		if carried != nil {
 			return st.carriedBy(carried)
 		}
-		defer t.end()
+		defer st.tn.end()
 		defer st.tell(nil) // whatever happens, no rider is left waiting (runs before end)
-		st.turn = t
 		last := st.lastKnown()
 		st.mergeOntoLast(last)
 		st.fold(last)
@@ -133,8 +137,8 @@ func (st *call) run() (*http.Response, error) {
 	for {
 		resp, err := st.send()
 		if err != nil {
-			if st.turn != nil {
-				st.turn.s.last = nil // the write may have committed
+			if st.tn.s != nil {
+				st.tn.s.last = nil // the write may have committed
 			}
 			st.finish()
 			err = redactErr(err) // a *url.Error names the URL, query included
@@ -168,9 +172,16 @@ func (st *call) run() (*http.Response, error) {
 			return st.abort(resp, cf, &halt{reason: ErrUnrecoverable, err: errElsewhere})
 		}
 		if cf == nil {
-			var sent []byte
-			if st.c.rules.n > 0 && st.orig.Method != http.MethodGet && st.orig.Method != http.MethodHead {
-				sent = st.sentBody()
+			var sent func() []byte
+			if st.c.rules.n > 0 && st.body.replayable() && st.orig.Method != http.MethodGet && st.orig.Method != http.MethodHead {
+				b, limit := st.body, st.c.limits.MaxBodyBuffer
+				sent = func() []byte {
+					data, err := b.read(limit) // when the answer is first used as a base
+					if err != nil {
+						return nil
+					}
+					return data
+				}
 			}
 			st.c.remember(st.orig, resp, sent, st.c.limits.MaxBodyBuffer)
 			return st.done(resp), nil
@@ -218,7 +229,7 @@ func (st *call) send() (*http.Response, error) {
 	} else {
 		st.sentAt = time.Now()
 	}
-	if st.turn != nil {
+	if st.tn.s != nil {
 		st.sentSeq = st.c.clock.Add(1)
 	}
 	out := st.tmpl
@@ -372,8 +383,8 @@ func (st *call) abort(resp *http.Response, cf *Conflict, why *halt) (*http.Respo
 		}
 	}
 	res.Outcome, res.Err = Aborted, e
-	if st.turn != nil {
-		st.turn.s.last = nil // what the turn knew may be stale
+	if st.tn.s != nil {
+		st.tn.s.last = nil // what the turn knew may be stale
 	}
 	st.emitFor(resp, Event{Step: StepAbort, Kind: cf.Kind, Reason: cf.Reason, Status: cf.Status, Err: e, Outcome: Aborted})
 	ctxDone := errors.Is(e.Reason, context.Canceled) || errors.Is(e.Reason, context.DeadlineExceeded)
@@ -389,18 +400,18 @@ func (st *call) abort(resp *http.Response, cf *Conflict, why *halt) (*http.Respo
 // done ends a call that returns resp.
 func (st *call) done(resp *http.Response) *http.Response {
 	res := &st.out.res
-	if st.turn != nil {
+	if st.tn.s != nil {
 		if st.release != nil {
 			st.stop() // the deadline no longer applies to this response's body
 		}
 		if resp.StatusCode/100 == 2 && st.sameResource(resp) {
-			creds, vs := credentials(st.orig.URL, st.orig.Header), st.versions()
+			creds, vs := st.creds(), st.versions()
 			if etag := strongETag(resp.Header); etag != "" && st.orig.Method == http.MethodPut && etagOnly(vs) {
-				st.c.queue.note(st.turn.key, recentWrite{etag: etag, from: st.ifMatch(), creds: creds, sent: st.sentSeq})
+				st.c.queue.note(st.tn.key, recentWrite{etag: etag, from: st.ifMatch(), creds: creds, sent: st.sentSeq})
 			}
-			st.turn.keep(resp, st.orig.Method, vs, st.sentBody, creds, st.ifMatch(), st.sentSeq, st.c.limits.MaxBodyBuffer)
+			st.tn.keep(resp, st.orig.Method, vs, st.sentBody, creds, st.ifMatch(), st.sentSeq, st.c.limits.MaxBodyBuffer)
 		} else {
-			st.turn.s.last = nil
+			st.tn.s.last = nil
 		}
 	}
 	if res.Outcome == Sent && (res.Conflict != nil || st.merges > 0) && resp.StatusCode/100 == 2 {
@@ -437,6 +448,14 @@ func (st *call) sameResource(resp *http.Response) bool {
 		return true // the request sent, not redirected
 	}
 	return sameOrigin(u, st.tmpl.URL) && u.EscapedPath() == st.tmpl.URL.EscapedPath()
+}
+
+// creds fingerprints the caller's credentials (see credentials), once.
+func (st *call) creds() string {
+	if !st.credsSet {
+		st.credsFP, st.credsSet = credentials(st.orig.URL, st.orig.Header), true
+	}
+	return st.credsFP
 }
 
 // ifMatch is the If-Match of the last send, if it had one.

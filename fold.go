@@ -70,7 +70,7 @@ func (st *call) asRider() *rider {
 	if !ok || st.out.res.IdempotencyKey != "" {
 		return nil
 	}
-	return &rider{ctx: st.out, host: st.tmpl.Host, ifMatch: ifMatch, creds: credentials(st.orig.URL, st.orig.Header),
+	return &rider{ctx: st.out, host: st.tmpl.Host, ifMatch: ifMatch, creds: st.creds(),
 		header: st.tmpl.Header, base: base, ours: ours, seen: seen, out: make(chan *carried, 1)}
 }
 
@@ -87,16 +87,19 @@ func (st *call) asRider() *rider {
 // as its own refresh would have. Which riders are tried is a matter of
 // cost: one built on a newer state would make the carried write stale.
 func (st *call) fold(last *snapshot) {
+	if !st.tn.ridden() {
+		return
+	}
 	ifMatch, _, _, _, ok := st.mergeable()
 	if attempts, _ := st.limits(); !ok || st.out.res.IdempotencyKey != "" || attempts < 2 {
 		return // carrying others takes a send this call may need alone
 	}
-	riders := st.turn.claim(maxRiders)
+	riders := st.tn.claim(maxRiders)
 	if len(riders) == 0 {
 		return
 	}
 	doc, _ := st.body.read(st.c.limits.MaxBodyBuffer)
-	creds := credentials(st.orig.URL, st.orig.Header)
+	creds := st.creds()
 	var left []*rider
 	defer func() {
 		// Every claimed rider hears once: those not carried (or all, should

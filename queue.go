@@ -57,6 +57,7 @@ type snapshot struct {
 	etag, creds, from string
 	body              []byte
 	sent              uint64
+	cached            cachedAt // where the body is, when the base cache has it (see whole)
 }
 
 // A turn is one writer's hold on its resource's slot.
@@ -77,23 +78,23 @@ func (t *turn) waiting() bool {
 // passes, and returns the turn; end ends it. While it waits, the write may
 // ride with the holder's (prepare, if not nil, makes it a rider): if the
 // holder's write carried it and was accepted, acquire returns that word
-// and no turn.
-func (q *resourceQueue) acquire(ctx context.Context, key string, deadline time.Time, prepare func() *rider) (*turn, *carried, error) {
+// and no turn. The turn is tn, filled in when it is had.
+func (q *resourceQueue) acquire(ctx context.Context, key string, deadline time.Time, prepare func() *rider, tn *turn) (*carried, error) {
 	q.mu.Lock()
 	if q.m == nil {
 		q.m = make(map[string]*slot)
 	}
 	s := q.m[key]
 	if s == nil {
-		s = &slot{ch: make(chan struct{}, 1)}
+		s = slots.Get().(*slot)
 		q.m[key] = s
 	}
 	s.refs++
 	q.mu.Unlock()
-	tn := &turn{q: q, s: s, key: key}
+	*tn = turn{q: q, s: s, key: key}
 	select {
 	case s.ch <- struct{}{}:
-		return tn, nil, nil
+		return nil, nil
 	default:
 	}
 	var rd *rider
@@ -115,14 +116,14 @@ func (q *resourceQueue) acquire(ctx context.Context, key string, deadline time.T
 				// Claimed: the holder's word was sent before it let go.
 				if c := <-rd.out; c != nil {
 					tn.end()
-					return nil, c, nil
+					return c, nil
 				}
 			}
-			return tn, nil, nil
+			return nil, nil
 		case c := <-word:
 			if c != nil {
 				tn.release()
-				return nil, c, nil
+				return c, nil
 			}
 			rd, word = nil, nil // not carried: wait for the turn
 		case <-ctx.Done():
@@ -131,14 +132,14 @@ func (q *resourceQueue) acquire(ctx context.Context, key string, deadline time.T
 			// flight may be.
 			q.unride(s, rd)
 			tn.release()
-			return nil, nil, ctx.Err()
+			return nil, ctx.Err()
 		case <-t.C:
 			err := errTurn
 			if !q.unride(s, rd) {
 				err = errCarriedLate
 			}
 			tn.release()
-			return nil, nil, err
+			return nil, err
 		}
 	}
 }
@@ -163,6 +164,13 @@ func (q *resourceQueue) unride(s *slot, rd *rider) bool {
 	return true
 }
 
+// ridden reports whether writes wait to ride with the holder's.
+func (t *turn) ridden() bool {
+	t.q.mu.Lock()
+	defer t.q.mu.Unlock()
+	return len(t.s.riders) > 0
+}
+
 // claim takes up to n of the turn's riders for its holder.
 func (t *turn) claim(n int) []*rider {
 	t.q.mu.Lock()
@@ -180,11 +188,21 @@ func (t *turn) claim(n int) []*rider {
 func (t *turn) release() {
 	t.q.mu.Lock()
 	t.s.refs--
-	if t.s.refs == 0 {
+	free := t.s.refs == 0
+	if free {
 		delete(t.q.m, t.key)
 	}
 	t.q.mu.Unlock()
+	if free {
+		// No one holds or awaits the slot: it serves the next resource.
+		t.s.last, t.s.riders = nil, nil
+		slots.Put(t.s)
+	}
 }
+
+// slots are the slots of resources no one is writing, for reuse: an
+// uncontended write then allocates none.
+var slots = sync.Pool{New: func() any { return &slot{ch: make(chan struct{}, 1)} }}
 
 // end ends the turn.
 func (t *turn) end() {
@@ -278,12 +296,18 @@ func (st *call) mergeOntoLast(last *snapshot) {
 	if last == nil {
 		return
 	}
+	if st.ifMatch() == last.etag || last.creds != st.creds() {
+		return // built on that state already, or read by someone else
+	}
 	ifMatch, ours, base, seen, ok := st.mergeable()
-	if !ok || ifMatch == last.etag || last.creds != credentials(st.orig.URL, st.orig.Header) ||
-		seen >= last.sent && ifMatch != last.from || !covers(last.body, base) {
+	if !ok || seen >= last.sent && ifMatch != last.from {
 		return
 	}
-	next, err := st.rule.Merge(base, ours, last.body)
+	known, ok := last.whole()
+	if !ok || !covers(known, base) {
+		return
+	}
+	next, err := st.rule.Merge(base, ours, known)
 	if err != nil {
 		return // sent as it is: the server's answer decides
 	}
@@ -292,7 +316,7 @@ func (st *call) mergeOntoLast(last *snapshot) {
 	}
 	h := st.tmpl.Header.Clone()
 	setHeader(h, "If-Match", last.etag)
-	st.rebuild(next, h, st.tmpl.URL, last.body)
+	st.rebuild(next, h, st.tmpl.URL, known)
 	st.intent = &intent{base: base, ours: ours}
 	st.emit(Event{Step: StepMerge, Kind: StaleVersion})
 }
@@ -308,29 +332,45 @@ func (q *resourceQueue) note(key string, w recentWrite) {
 }
 
 // lastKnown is the state the previous write to the resource left: the
-// turn's snapshot, or else the recent write whose answer the base cache
-// remembered in full.
+// turn's snapshot, or else the recent write, whose representation is the
+// one the base cache remembered from its answer, if any (see
+// snapshot.whole; it is looked up only when needed).
 func (st *call) lastKnown() *snapshot {
-	if last := st.turn.s.last; last != nil {
+	if last := st.tn.s.last; last != nil {
 		return last
 	}
-	q := st.turn.q
+	q := st.tn.q
 	q.mu.Lock()
-	w, ok := q.recent[st.turn.key]
+	w, ok := q.recent[st.tn.key]
 	q.mu.Unlock()
 	if !ok || st.rule == nil || !etagOnly(st.rule.versions) {
 		return nil
 	}
-	vs := st.rule.versions
-	vals, _, err := readVersions(http.Header{"Etag": {w.etag}}, nil, vs)
+	return &snapshot{etag: w.etag, creds: w.creds, from: w.from, sent: w.sent,
+		cached: cachedAt{c: st.c, u: st.orig.URL, h: st.orig.Header, vs: st.rule.versions}}
+}
+
+// cachedAt says where the base cache keeps a snapshot's representation.
+type cachedAt struct {
+	c  *Client
+	u  *url.URL
+	h  http.Header
+	vs []Version
+}
+
+// whole returns the snapshot's representation: its own, or the one the
+// base cache remembered for its version.
+func (s *snapshot) whole() ([]byte, bool) {
+	at := &s.cached
+	if at.c == nil {
+		return s.body, s.body != nil
+	}
+	vals, _, err := readVersions(http.Header{"Etag": {s.etag}}, nil, at.vs)
 	if err != nil {
-		return nil
+		return nil, false
 	}
-	body, _, ok := st.c.bases.get(cacheKey(withoutVersions(st.orig.URL, vs), st.orig.Header, versionKey(vals)))
-	if !ok {
-		return nil
-	}
-	return &snapshot{etag: w.etag, creds: w.creds, from: w.from, body: body, sent: w.sent}
+	body, _, ok := at.c.bases.get(cacheKey(withoutVersions(at.u, at.vs), at.h, versionKey(vals)))
+	return body, ok
 }
 
 // lastFor returns the turn's snapshot if it was read with creds.

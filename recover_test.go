@@ -988,12 +988,12 @@ func TestBaseCacheBounded(t *testing.T) {
 	// Each entry costs its data and its key: 3+1 bytes here; a bound of
 	// 17 holds four entries' worth, and put refuses one over a quarter.
 	bc := newBaseCache(17)
-	bc.put("1", []byte("one"), 1)
-	bc.put("2", []byte("two"), 1)
+	bc.put("1", []byte("one"), nil, 1)
+	bc.put("2", []byte("two"), nil, 1)
 	bc.get("1") // most recently used now
-	bc.put("3", []byte("thr"), 1)
-	bc.put("4", []byte("fou"), 1)
-	bc.put("5", []byte("fiv"), 1)
+	bc.put("3", []byte("thr"), nil, 1)
+	bc.put("4", []byte("fou"), nil, 1)
+	bc.put("5", []byte("fiv"), nil, 1)
 	if _, _, ok := bc.get("2"); ok {
 		t.Error("the least recently used entry was kept past the bound")
 	}
@@ -1002,7 +1002,7 @@ func TestBaseCacheBounded(t *testing.T) {
 			t.Errorf("%s evicted", k)
 		}
 	}
-	bc.put("big", []byte("more than a quarter"), 1)
+	bc.put("big", []byte("more than a quarter"), nil, 1)
 	if _, _, ok := bc.get("big"); ok {
 		t.Error("an entry over a quarter of the bound was kept")
 	}
@@ -1011,8 +1011,23 @@ func TestBaseCacheBounded(t *testing.T) {
 	}
 	// One version read again keeps the tick of its first reading: it
 	// existed by then.
-	bc.put("4", []byte("fou"), 9)
+	bc.put("4", []byte("fou"), nil, 9)
 	if _, seen, _ := bc.get("4"); seen != 1 {
 		t.Errorf("a version read again is stamped %d, want its first reading's 1", seen)
+	}
+	// A write's answer is a base only if it has every member the write
+	// sent; the check is made at its first use.
+	wc := newBaseCache(1 << 10)
+	sent := func() []byte { return []byte(`{"a":1}`) }
+	wc.put("summary", []byte(`{"ok":true}`), sent, 1)
+	wc.put("whole", []byte(`{"a":1,"b":2}`), sent, 1)
+	if _, _, ok := wc.get("summary"); ok {
+		t.Error("a summary answer served as a base")
+	}
+	if _, _, ok := wc.get("whole"); !ok {
+		t.Error("a whole answer did not serve as a base")
+	}
+	if want := int64(len("whole") + len(`{"a":1,"b":2}`)); wc.bytes != want {
+		t.Errorf("%d bytes held after the checks, want %d (the summary gone)", wc.bytes, want)
 	}
 }

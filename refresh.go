@@ -254,7 +254,7 @@ func (st *call) current(resp *http.Response, cf *Conflict, base []byte) (*curren
 		if err != nil {
 			return nil, &halt{reason: ErrUnrecoverable, err: err}
 		}
-		st.c.bases.put(cacheKey(target, st.orig.Header, versionKey(cur.vals)), data, st.c.clock.Add(1))
+		st.c.bases.put(cacheKey(target, st.orig.Header, versionKey(cur.vals)), data, nil, st.c.clock.Add(1))
 		st.emit(Event{Step: StepRefresh, Kind: cf.Kind, Status: r.StatusCode})
 		return cur, nil
 	}

@@ -96,7 +96,8 @@ func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) e
 // updateTurn runs one read-modify-write in the resource's turn: the
 // client's other writers to it wait, so they never make it stale.
 func updateTurn[T any](ctx context.Context, c *Client, url, key string, vs []Version, deadline time.Time, mutate func(*T) error) (T, bool, error) {
-	t, _, err := c.queue.acquire(ctx, key, deadline, nil)
+	t := new(turn)
+	_, err := c.queue.acquire(ctx, key, deadline, nil, t)
 	if err != nil {
 		var zero T
 		return zero, true, err
