@@ -64,7 +64,7 @@ func (c *Client) do(req *http.Request, passthrough bool) (*http.Response, error)
 		}
 		return nil, errors.New("conflict: nil request or URL")
 	}
-	st := &call{c: c, passthrough: passthrough, orig: req, start: time.Now()}
+	st := &call{c: c, passthrough: passthrough, orig: req}
 	st.rule = c.rules.match(req)
 	st.out = &resultCtx{Context: req.Context()}
 	st.ctx = st.out
@@ -118,7 +118,17 @@ func (st *call) limits() (attempts int, elapsed time.Duration) {
 
 func (st *call) deadline() time.Time {
 	_, elapsed := st.limits()
-	return st.start.Add(elapsed)
+	return st.begin().Add(elapsed)
+}
+
+// begin is when the call's time limit started: when it first needed one
+// (its turn, a transport retry, a conflict), so that a call answered at
+// once never reads the clock.
+func (st *call) begin() time.Time {
+	if st.start.IsZero() {
+		st.start = time.Now()
+	}
+	return st.start
 }
 
 // bound makes every later send, read and wait of the call end by its
@@ -225,7 +235,7 @@ func (st *call) send() (*http.Response, error) {
 	st.out.res.Attempts++
 	st.out.sends.Add(1)
 	if st.out.res.Attempts == 1 {
-		st.sentAt = st.start // the call just began: no second clock read
+		st.sentAt = st.start // zero unless the call waited its turn: the first send needs no clock
 	} else {
 		st.sentAt = time.Now()
 	}

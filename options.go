@@ -20,8 +20,10 @@ type Limits struct {
 	// retries inside one send are counted separately).
 	MaxAttempts int
 	// MaxElapsed bounds the total time of one call once it starts
-	// recovering: every transport retry, recovery read, wait and re-send
-	// ends by it. The request's context deadline, if earlier, applies too.
+	// recovering, counted from its first conflict or transport retry (or,
+	// for a write that waits its turn, from the call's start): every
+	// transport retry, recovery read, wait and re-send ends by it. The
+	// request's context deadline, if earlier, applies too.
 	MaxElapsed time.Duration
 	// MaxWait caps any single wait, including one a server asks for with
 	// Retry-After.

@@ -70,7 +70,10 @@ func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response,
 		// Stale again: other writers are contending for the resource.
 		// Full jitter spreads the writers out; the state read after the
 		// wait is fresher than the one in this conflict.
-		step := max(staleBackoff, time.Since(st.sentAt))
+		step := staleBackoff
+		if !st.sentAt.IsZero() { // the last send's round trip, when it was timed
+			step = max(step, time.Since(st.sentAt))
+		}
 		if why := st.pause(cf, retry.FullJitter(step, min(st.c.limits.BackoffMax, 10*step), st.stales-2)); why != nil {
 			why.base, why.ours = base, ours
 			return nil, why
@@ -243,7 +246,7 @@ func (st *call) current(resp *http.Response, cf *Conflict, base []byte) (*curren
 		cur := &current{data: data, resp: r, etag: strongETag(r.Header)}
 		cur.vals, cur.raws, err = readVersions(r.Header, data, vs)
 		if errors.Is(err, errWeakETag) && st.rule != nil && st.rule.WeakETagRetry > 0 &&
-			time.Since(st.start) < st.rule.WeakETagRetry {
+			time.Since(st.begin()) < st.rule.WeakETagRetry {
 			// A weak tag inside the second of a write: a read a moment
 			// later gives a strong one.
 			if why := st.pause(cf, retry.Backoff(st.c.limits.BackoffMin, st.c.limits.BackoffMax, wait)); why != nil {
