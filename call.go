@@ -39,8 +39,10 @@ type call struct {
 	own      *own // this write alone, while it carries others
 	waits    int
 	merges   int
-	stales   int
-	base     []byte // the base of the next merge, once one merge was sent
+	// uncertain: a write that carried this one had an unknown outcome.
+	uncertain bool
+	stales    int
+	base      []byte // the base of the next merge, once one merge was sent
 	// intent is the caller's own write and its base while what is sent is
 	// that write merged onto a state the client knew (mergeOntoLast): a
 	// refresh merges the intent itself onto the fresh state, which follows
@@ -83,18 +85,19 @@ func (c *Client) do(req *http.Request, passthrough bool) (*http.Response, error)
 	}
 	if st.queued() {
 		carried, err := c.queue.acquire(st.out, queueKey(req.URL), st.deadline(), st.asRider, &st.tn)
-		if err != nil || carried != nil {
+		if err != nil || carried != nil && carried.resp != nil {
 			st.tn = turn{} // the turn was not had
 		}
 		if err != nil {
 			b.close()
 			return nil, err
 		}
-		if carried != nil {
+		if carried != nil && carried.resp != nil {
 			return st.carriedBy(carried)
 		}
+		st.uncertain = carried == unknown
 		defer st.tn.end()
-		defer st.tell(nil) // whatever happens, no rider is left waiting (runs before end)
+		defer st.tell(unknown) // whatever happens, no rider is left waiting (runs before end)
 		last := st.lastKnown()
 		st.mergeOntoLast(last)
 		st.fold(last)

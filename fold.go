@@ -27,13 +27,19 @@ type rider struct {
 
 // carried is a holder's word to a rider whose change its write carried and
 // the server accepted: that write's answer, its body in memory. A nil word
-// says the change was not carried (or its fate is unknown): the rider goes
-// on with its own write, whose precondition and the recovery's check for
-// an applied change keep it from being lost or doubled.
+// says the change was never sent; the word unknown, that the write carrying
+// it was sent and not accepted, or its fate is unknown. Either way the rider
+// goes on with its own write, whose precondition (and, after unknown, the
+// recovery's check for an applied change) keeps it from being lost or
+// doubled.
 type carried struct {
 	resp *http.Response
 	body []byte
 }
+
+// unknown is the word for a change sent with a write the server did not
+// accept, or whose answer never came.
+var unknown = new(carried)
 
 // own is a holder's own write, kept while it carries others.
 type own struct {
@@ -150,15 +156,15 @@ func (st *call) fold(last *snapshot) {
 func (st *call) unfold() {
 	st.body, st.tmpl = st.own.body, st.own.tmpl
 	st.own = nil
-	st.tell(nil)
+	st.tell(unknown)
 }
 
 // tell gives each rider its word: its own copy of the answer's status and
 // headers, made here, before the holder's caller owns the answer.
 func (st *call) tell(c *carried) {
 	for _, rd := range st.riders {
-		var w *carried
-		if c != nil {
+		w := c
+		if c.resp != nil {
 			r := c.resp
 			w = &carried{body: c.body, resp: &http.Response{
 				Status: r.Status, StatusCode: r.StatusCode,
@@ -182,7 +188,7 @@ func (st *call) settle(resp *http.Response) {
 		return
 	}
 	if resp == nil || resp.StatusCode/100 != 2 || !st.sameResource(resp) || resp.Body == nil {
-		st.tell(nil)
+		st.tell(unknown)
 		return
 	}
 	limit := st.c.limits.MaxBodyBuffer
@@ -192,7 +198,7 @@ func (st *call) settle(resp *http.Response) {
 		io.Closer
 	}{io.MultiReader(bytes.NewReader(data), errorOr(resp.Body, err)), resp.Body}
 	if err != nil || int64(len(data)) > limit {
-		st.tell(nil)
+		st.tell(unknown) // accepted, but no answer to give: each rider finds its change there
 		return
 	}
 	st.tell(&carried{resp: resp, body: data})

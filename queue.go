@@ -78,7 +78,8 @@ func (t *turn) waiting() bool {
 // passes, and returns the turn; end ends it. While it waits, the write may
 // ride with the holder's (prepare, if not nil, makes it a rider): if the
 // holder's write carried it and was accepted, acquire returns that word
-// and no turn. The turn is tn, filled in when it is had.
+// and no turn. The turn is tn, filled in when it is had; with it comes the
+// word unknown if the write was carried in one the server did not accept.
 func (q *resourceQueue) acquire(ctx context.Context, key string, deadline time.Time, prepare func() *rider, tn *turn) (*carried, error) {
 	q.mu.Lock()
 	if q.m == nil {
@@ -109,21 +110,27 @@ func (q *resourceQueue) acquire(ctx context.Context, key string, deadline time.T
 	}
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
+	var heard *carried // unknown, once a write carried this one unaccepted
 	for {
 		select {
 		case s.ch <- struct{}{}:
 			if rd != nil && !q.unride(s, rd) {
 				// Claimed: the holder's word was sent before it let go.
-				if c := <-rd.out; c != nil {
+				if c := <-rd.out; c != nil && c.resp != nil {
 					tn.end()
 					return c, nil
+				} else if c != nil {
+					heard = c
 				}
 			}
-			return nil, nil
+			return heard, nil
 		case c := <-word:
-			if c != nil {
+			if c != nil && c.resp != nil {
 				tn.release()
 				return c, nil
+			}
+			if c != nil {
+				heard = c
 			}
 			rd, word = nil, nil // not carried: wait for the turn
 		case <-ctx.Done():

@@ -117,7 +117,7 @@ func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response,
 			return fail(ErrUnrecoverable, errBadMerge)
 		}
 	}
-	if applied(next, theirs, fields) {
+	if st.mayHaveLanded() && applied(next, theirs, fields) {
 		// The current state already holds what this write meant (an
 		// earlier send of it may have committed with its answer lost):
 		// sending it again would apply it twice.
@@ -166,6 +166,16 @@ func (st *call) rebuild(next []byte, h http.Header, u *url.URL, base []byte) {
 	if st.keyHeader != "" && st.out.res.IdempotencyKey != "" {
 		st.setKeyHeader(deriveKey(st.out.res.Keys[0], st.merges))
 	}
+}
+
+// mayHaveLanded reports whether the write may already be in the current
+// state: an earlier send of it may have committed unanswered (a transport
+// retry, or a write that carried it with an unknown outcome), or it is not
+// a whole replacement. Otherwise every earlier send was refused, and a PUT
+// whose merged document the current state already holds is harmless to
+// send: the check that would spare it costs every refresh two parses.
+func (st *call) mayHaveLanded() bool {
+	return st.out.retried || st.uncertain || st.orig.Method != http.MethodPut
 }
 
 // applied reports whether theirs already holds next, version fields aside.
