@@ -309,9 +309,10 @@ func TestFoldCancelledRider(t *testing.T) {
 	}
 }
 
+// panicRT panics on a PUT whose body carries both a's and b's changes:
+// the request carrying a rider.
 type panicRT struct {
-	rt   http.RoundTripper
-	once sync.Once
+	rt http.RoundTripper
 }
 
 func (p *panicRT) RoundTrip(r *http.Request) (*http.Response, error) {
