@@ -8,6 +8,8 @@ import (
 	"log"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/go-conflict/conflict"
 	"github.com/go-conflict/conflict/conflicttest"
@@ -53,6 +55,56 @@ func ExampleClient_Do() {
 	// Output:
 	// 200 merged after 2 attempts
 	// {"body":"Edited elsewhere","title":"Final","version":3} (version 3)
+}
+
+// Writes to one resource through one client take turns, and those that
+// wait travel together: the next write carries their changes, merged in, in
+// one request, and each caller gets the answer as its own.
+func ExampleClient_Do_together() {
+	srv := conflicttest.NewServer(conflicttest.WithLatency(300 * time.Millisecond))
+	defer srv.Close()
+	srv.PutDocument("7", `{"title":"Draft"}`)
+	c := conflict.New(conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}))
+	url := srv.URL + "/documents/7"
+
+	resp, err := c.Do(mustRequest("GET", url, ""))
+	if err != nil {
+		log.Fatal(err)
+	}
+	etag := resp.Header.Get("ETag")
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+
+	// Four writers, each setting its own field on the version read.
+	var mu sync.Mutex
+	outcomes := map[conflict.Outcome]int{}
+	var wg sync.WaitGroup
+	for _, field := range []string{"a", "b", "c", "d"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := mustRequest("PUT", url, `{"title":"Draft","version":1,"`+field+`":1}`)
+			req.Header.Set("If-Match", etag)
+			resp, err := c.Do(req)
+			if err != nil {
+				log.Fatal(err)
+			}
+			resp.Body.Close()
+			mu.Lock()
+			outcomes[conflict.ResultOf(resp).Outcome]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+
+	fmt.Println("PUT requests:", srv.Stats().Requests["PUT /documents/{id}"])
+	fmt.Println("outcomes:", outcomes[conflict.Sent], "sent,", outcomes[conflict.Merged], "merged")
+	doc, _, _ := srv.Document("7")
+	fmt.Printf("%s\n", doc)
+	// Output:
+	// PUT requests: 2
+	// outcomes: 1 sent, 3 merged
+	// {"a":1,"b":1,"c":1,"d":1,"title":"Draft","version":3}
 }
 
 // A create that finds its resource already created (by an earlier attempt
