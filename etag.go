@@ -29,17 +29,23 @@ func strongETag(h http.Header) string {
 	return v
 }
 
-// headerValues returns the values of the header name in h, whatever the
-// spelling of its key (a map set by hand may not be canonical).
-func headerValues(h http.Header, name string) []string {
+// canonicalValues returns the values of the header name in h under its
+// canonical key, or as name is spelled.
+func canonicalValues(h http.Header, name string) []string {
 	if len(h) == 0 {
 		return nil
 	}
 	if vs, ok := h[name]; ok {
-		return vs // the callers' names are canonical: the common case
-	}
-	if vs, ok := h[http.CanonicalHeaderKey(name)]; ok {
 		return vs
+	}
+	return h[http.CanonicalHeaderKey(name)]
+}
+
+// headerValues returns the values of the header name in h, whatever the
+// spelling of its key (a map set by hand may not be canonical).
+func headerValues(h http.Header, name string) []string {
+	if vs := canonicalValues(h, name); vs != nil {
+		return vs // the callers' names are canonical: the common case
 	}
 	for k, vs := range h {
 		if len(k) == len(name) && strings.EqualFold(k, name) {

@@ -92,15 +92,27 @@ func parseKey(v string) string {
 }
 
 // attachKey gives the call its idempotency key, fixed before the first
-// send: the caller's own (its header, in any spelling, or
-// WithIdempotencyKey, for any method), else a new one for a create (a POST,
-// or a request of a rule marked Idempotent).
+// send: the caller's own (its header, or WithIdempotencyKey, for any
+// method), else a new one for a create (a POST, or a request of a rule
+// marked Idempotent). The header is found in any spelling wherever the
+// client could add a key or rebuild the body (a POST, an endpoint with a
+// rule, a key in the context); elsewhere the request is sent as it is, and
+// only a canonical key is reported in the Result.
 func (st *call) attachKey() error {
 	name := st.c.cfg.keyHeader
 	if st.rule != nil && st.rule.IdempotencyHeader != "" {
 		name = st.rule.IdempotencyHeader
 	}
-	if vs := headerValues(st.tmpl.Header, name); len(vs) > 0 {
+	key, given := st.out.Value(keyCtx{}).(string)
+	var vs []string
+	if given || st.rule != nil || st.tmpl.Method == http.MethodPost {
+		// A key may be added, or the body rebuilt under a derived key: the
+		// caller's key must be found in any spelling.
+		vs = headerValues(st.tmpl.Header, name)
+	} else {
+		vs = canonicalValues(st.tmpl.Header, name) // only reported in the Result
+	}
+	if len(vs) > 0 {
 		if len(vs) > 1 {
 			return fmt.Errorf("%w: the request carries %d %s headers", ErrInvalidKey, len(vs), name)
 		}
@@ -112,7 +124,6 @@ func (st *call) attachKey() error {
 		st.useKey(key) // the caller's header goes out exactly as written
 		return nil
 	}
-	key, given := st.out.Value(keyCtx{}).(string)
 	if given {
 		if err := validateKey(key); err != nil {
 			return err
