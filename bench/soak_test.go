@@ -22,7 +22,10 @@ var soakFull = flag.Bool("soak.full", false, "run TestSoak at full size: 50 writ
 // answered 503 before commit, 10% committed with the response dropped.
 // A dropped PUT is re-sent by the transport retries on a version that has
 // moved on (its own write moved it), so the client must see its own change
-// in theirs and send nothing twice.
+// in theirs and send nothing twice. A third round runs the faulted PUTs
+// through one client shared by the writers: they take turns, and the writes
+// that wait travel together, so a dropped or failed request carries several
+// writers' changes at once.
 func TestSoak(t *testing.T) {
 	t.Parallel()
 	writers, updates, creates := 8, 25, 200
@@ -34,18 +37,23 @@ func TestSoak(t *testing.T) {
 	}
 
 	// A client per writer, so that they contend (one shared client would
-	// make its writers take turns).
-	soak := contender{"conflict", perWriter(newConflictClient(conflict.WithLimits(conflict.Limits{
+	// make its writers take turns), and one shared client.
+	build := newConflictClient(conflict.WithLimits(conflict.Limits{
 		MaxAttempts: 10_000, MaxElapsed: 10 * time.Minute, TransportRetries: 10,
 		BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond,
-	})), viaConflict)}
+	}))
+	perWriterSoak := contender{"conflict", perWriter(build, viaConflict)}
+	sharedSoak := contender{"conflict", sharedClient(build, viaConflict)}
+	faults := &conflicttest.Faults{Seed: 7, DropAfterCommit: 0.1, FailBeforeCommit: 0.1, Routes: []string{"PUT /documents/{id}"}}
 
 	for _, round := range []struct {
 		name   string
+		soak   contender
 		faults *conflicttest.Faults
 	}{
-		{"no faults", nil},
-		{"faulted PUTs", &conflicttest.Faults{Seed: 7, DropAfterCommit: 0.1, FailBeforeCommit: 0.1, Routes: []string{"PUT /documents/{id}"}}},
+		{"no faults", perWriterSoak, nil},
+		{"faulted PUTs", perWriterSoak, faults},
+		{"faulted PUTs, one shared client", sharedSoak, faults},
 	} {
 		start := time.Now()
 		var opts []conflicttest.Option
@@ -53,7 +61,7 @@ func TestSoak(t *testing.T) {
 			opts = append(opts, conflicttest.WithFaults(*round.faults))
 		}
 		srv := conflicttest.NewServer(opts...)
-		r := runContention(t, localServer{srv}, "shared", soak, writers, updates)
+		r := runContention(t, localServer{srv}, "shared", round.soak, writers, updates)
 		srv.Close()
 		t.Logf("updates, %s: %d writers × %d = %d in %v: %d requests, %d lost, %d silently lost, %d doubled, attempts p50 %d p99 %d max %d",
 			round.name, writers, updates, r.intended, time.Since(start).Round(time.Millisecond), r.requests, r.lost(), r.silentLost, r.doubled,
