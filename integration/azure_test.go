@@ -241,14 +241,18 @@ func checkRecovery(t *testing.T, err error, kind string, cnt *counter, c *libCli
 	if a.Kind != kind {
 		t.Errorf("the client met kind %s, Classify said %s", a.Kind, kind)
 	}
+	// The attempts run out, or the call's time limit does first (waits
+	// are jittered: which comes first varies from run to run).
+	exhausted := a.Reason == "attempts_exhausted" && (a.Attempts == defaultMaxAttempts ||
+		a.Attempts < defaultMaxAttempts && strings.Contains(a.Message, "total time for recovery is spent"))
 	switch documentedRecovery(kind) {
 	case "wait":
-		// Wait and re-send unchanged until the attempts run out.
-		if a.Reason != "attempts_exhausted" || a.Attempts != defaultMaxAttempts {
-			t.Errorf("wait: reason %s after %d attempts, want attempts_exhausted after %d", a.Reason, a.Attempts, defaultMaxAttempts)
+		// Wait and re-send unchanged until the attempts or the time run out.
+		if !exhausted {
+			t.Errorf("wait: reason %s after %d attempts (%s), want attempts_exhausted after %d, or after fewer with the time spent", a.Reason, a.Attempts, a.Message, defaultMaxAttempts)
 		}
-		if w := c.stepCount("wait"); w != defaultMaxAttempts-1 {
-			t.Errorf("wait: %d waits, want %d", w, defaultMaxAttempts-1)
+		if w := c.stepCount("wait"); w != a.Attempts-1 {
+			t.Errorf("wait: %d waits in %d attempts, want %d", w, a.Attempts, a.Attempts-1)
 		}
 	case "refresh_merge":
 		// Refresh, merge and re-send under the fresh version: the lease is
@@ -261,11 +265,11 @@ func checkRecovery(t *testing.T, err error, kind string, cnt *counter, c *libCli
 				t.Errorf("refresh_merge without a base: reason %s, %d attempts, %d requests; want unrecoverable after 1 request", a.Reason, a.Attempts, cnt.count())
 			}
 		default:
-			if a.Reason != "attempts_exhausted" || a.Attempts != defaultMaxAttempts {
-				t.Errorf("refresh_merge: reason %s after %d attempts, want attempts_exhausted after %d", a.Reason, a.Attempts, defaultMaxAttempts)
+			if !exhausted {
+				t.Errorf("refresh_merge: reason %s after %d attempts (%s), want attempts_exhausted after %d, or after fewer with the time spent", a.Reason, a.Attempts, a.Message, defaultMaxAttempts)
 			}
-			if r := c.stepCount("refresh"); r != defaultMaxAttempts-1 {
-				t.Errorf("refresh_merge: %d refreshes, want %d", r, defaultMaxAttempts-1)
+			if r := c.stepCount("refresh"); r != a.Attempts-1 {
+				t.Errorf("refresh_merge: %d refreshes in %d attempts, want %d", r, a.Attempts, a.Attempts-1)
 			}
 		}
 	default:
