@@ -558,3 +558,54 @@ func TestWriteMergedOntoRecentAnswer(t *testing.T) {
 		})
 	}
 }
+
+// TestDoAndUpdateTogether: writers through Do and through Update share one
+// client and one document, at default limits: the Updates take their turns
+// among the Do writes (which ride with each other, never with an Update),
+// and every update lands once.
+func TestDoAndUpdateTogether(t *testing.T) {
+	t.Parallel()
+	const each = 10
+	srv := conflicttest.NewServer()
+	t.Cleanup(srv.Close)
+	srv.PutDocument("d", `{"title":"mixed"}`)
+	url := srv.URL + "/documents/d"
+	c := conflict.New(conflict.WithRule("PUT /documents/{id}", conflict.Rule{Merge: jsonmerge.Merge}))
+	var wg sync.WaitGroup
+	errs := make(chan error, 8*each)
+	for w := range 8 {
+		field := fmt.Sprintf("w%d", w)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				var err error
+				if w%2 == 0 {
+					err = readModifyWrite(c, url, field)
+				} else {
+					_, err = conflict.Update(context.Background(), c, url, func(d *map[string]any) error {
+						n, _ := (*d)[field].(float64)
+						(*d)[field] = n + 1
+						return nil
+					})
+				}
+				if err != nil {
+					errs <- fmt.Errorf("%s: %w", field, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	body, _, _ := srv.Document("d")
+	var final map[string]any
+	json.Unmarshal(body, &final)
+	for w := range 8 {
+		if got := final[fmt.Sprintf("w%d", w)]; got != float64(each) {
+			t.Errorf("w%d = %v, want %d: an update was lost or doubled", w, got, each)
+		}
+	}
+}
