@@ -142,6 +142,7 @@ func (st *call) fold(last *snapshot) {
 		return
 	}
 	st.own = &own{body: st.body, tmpl: st.tmpl}
+	st.merges++ // the write sent is this one merged with others
 	h := st.tmpl.Header.Clone()
 	dropBodyHeaders(h)
 	t := new(http.Request)
@@ -156,6 +157,7 @@ func (st *call) fold(last *snapshot) {
 func (st *call) unfold() {
 	st.body, st.tmpl = st.own.body, st.own.tmpl
 	st.own = nil
+	st.merges--
 	st.tell(unknown)
 }
 

@@ -19,10 +19,13 @@ const (
 	// idempotency key in use, a locked resource); the call waited and sent
 	// the same request again, and the server accepted it.
 	Waited
-	// Merged: a stale write was merged with the current state and re-sent,
-	// and the server accepted it; or the current state was found to hold
-	// the merge already (an earlier send committed, its answer lost), and
-	// the response is that state.
+	// Merged: the write was merged and sent, and the server accepted it:
+	// merged with the current state after a stale conflict; onto the state
+	// the client's previous write to the resource left; or with the writes
+	// of the client that waited for the resource and travelled in the same
+	// request (each of those writes gets the answer, with this outcome). Or
+	// the current state was found to hold the merge already (an earlier
+	// send committed, its answer lost), and the response is that state.
 	Merged
 	// Overwrote: a stale write was re-sent unchanged on the current version
 	// ([ClientWins]), and the server accepted it.
