@@ -418,11 +418,7 @@ func (st *call) done(resp *http.Response) *http.Response {
 			st.stop() // the deadline no longer applies to this response's body
 		}
 		if resp.StatusCode/100 == 2 && st.sameResource(resp) {
-			creds, vs := st.creds(), st.versions()
-			if etag := strongETag(resp.Header); etag != "" && st.orig.Method == http.MethodPut && etagOnly(vs) {
-				st.c.queue.note(st.tn.key, recentWrite{etag: etag, from: st.ifMatch(), creds: creds, sent: st.sentSeq})
-			}
-			st.tn.keep(resp, st.orig.Method, vs, st.sentBody, creds, st.ifMatch(), st.sentSeq, st.c.limits.MaxBodyBuffer)
+			st.tn.keep(resp, st.orig.Method, st.versions(), st.sentBody, st.creds(), st.ifMatch(), st.sentSeq, st.c.limits.MaxBodyBuffer)
 		} else {
 			st.tn.s.last = nil
 		}

@@ -193,13 +193,8 @@ func (st *call) settle(resp *http.Response) {
 		st.tell(unknown)
 		return
 	}
-	limit := st.c.limits.MaxBodyBuffer
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	resp.Body = struct {
-		io.Reader
-		io.Closer
-	}{io.MultiReader(bytes.NewReader(data), errorOr(resp.Body, err)), resp.Body}
-	if err != nil || int64(len(data)) > limit {
+	data, ok := bufferBody(resp, st.c.limits.MaxBodyBuffer)
+	if !ok {
 		st.tell(unknown) // accepted, but no answer to give: each rider finds its change there
 		return
 	}

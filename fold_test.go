@@ -76,6 +76,35 @@ func (h *hashServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(h.doc)
 }
 
+// A holdGate holds each PUT marked X-Hold at the server until release is
+// closed; arrived receives one value per PUT held.
+type holdGate struct{ arrived, release chan struct{} }
+
+func newHoldGate() *holdGate {
+	return &holdGate{arrived: make(chan struct{}, 8), release: make(chan struct{})}
+}
+
+// hold holds r if it is a PUT marked X-Hold, and reports whether it was.
+func (g *holdGate) hold(r *http.Request) bool {
+	if r.Method != http.MethodPut || r.Header.Get("X-Hold") == "" {
+		return false
+	}
+	g.arrived <- struct{}{}
+	<-g.release
+	return true
+}
+
+// heldFront serves hs, each PUT marked X-Hold held at g.
+func heldFront(t *testing.T, hs *hashServer, g *holdGate) *httptest.Server {
+	t.Helper()
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.hold(r)
+		hs.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	return front
+}
+
 // TestMergeOntoKnownStateETagRecurs: the client's write W1 sets y to 1
 // (answered, read in full: remembered as recent). Another process sets y
 // back to 0: the document, and so its content-hash ETag, is what W1 was
@@ -336,16 +365,8 @@ func TestFoldHolderPanics(t *testing.T) {
 	t.Parallel()
 	hs := &hashServer{}
 	hs.set(`{"title":"Draft"}`)
-	release := make(chan struct{})
-	arrived := make(chan struct{}, 8)
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut && r.Header.Get("X-Hold") != "" {
-			arrived <- struct{}{}
-			<-release
-		}
-		hs.ServeHTTP(w, r)
-	}))
-	defer front.Close()
+	gate := newHoldGate()
+	front := heldFront(t, hs, gate)
 	c := conflict.New(conflict.WithTransport(&panicRT{rt: http.DefaultTransport}),
 		conflict.WithRule("PUT /doc", conflict.Rule{Merge: jsonmerge.Merge}))
 	url := front.URL + "/doc"
@@ -382,13 +403,13 @@ func TestFoldHolderPanics(t *testing.T) {
 		results <- res{field, err, false}
 	}
 	go write("w0", true)
-	<-arrived
+	<-gate.arrived
 	go write("a", false)
 	go write("b", false)
 	for conflict.Waiting(c, url) < 3 {
 		runtime.Gosched()
 	}
-	close(release)
+	close(gate.release)
 	got := map[string]res{}
 	for range 2 {
 		r := <-results
@@ -412,16 +433,12 @@ func TestFoldRiderDeadline(t *testing.T) {
 	t.Parallel()
 	hs := &hashServer{}
 	hs.set(`{"title":"Draft"}`)
-	release, carried := make(chan struct{}), make(chan struct{})
-	arrived := make(chan struct{}, 8)
+	gate, carried := newHoldGate(), make(chan struct{})
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPut {
 			body, _ := io.ReadAll(r.Body)
 			r.Body = io.NopCloser(strings.NewReader(string(body)))
-			if r.Header.Get("X-Hold") != "" {
-				arrived <- struct{}{}
-				<-release
-			} else if strings.Contains(string(body), `"a"`) && strings.Contains(string(body), `"b"`) {
+			if !gate.hold(r) && strings.Contains(string(body), `"a"`) && strings.Contains(string(body), `"b"`) {
 				close(carried)
 				time.Sleep(1500 * time.Millisecond) // a slow server, past the rider's time limit
 			}
@@ -456,14 +473,14 @@ func TestFoldRiderDeadline(t *testing.T) {
 		results <- res{field, err}
 	}
 	go write("w0", true)
-	<-arrived
+	<-gate.arrived
 	go write("a", false)
 	go write("b", false)
 	for conflict.Waiting(c, url) < 3 {
 		runtime.Gosched()
 	}
 	time.Sleep(300 * time.Millisecond)
-	close(release)
+	close(gate.release)
 	<-carried
 	var failed []res
 	for range 3 {
@@ -514,16 +531,12 @@ func TestFoldCarriedRefused(t *testing.T) {
 func testFoldCarriedRefused(t *testing.T, i, status int, refusal string, attempts int) {
 	hs := &hashServer{}
 	hs.set(`{"title":"Draft","status":"open"}`)
-	release := make(chan struct{})
-	arrived := make(chan struct{}, 8)
+	gate := newHoldGate()
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPut {
 			body, _ := io.ReadAll(r.Body)
 			r.Body = io.NopCloser(strings.NewReader(string(body)))
-			if r.Header.Get("X-Hold") != "" {
-				arrived <- struct{}{}
-				<-release
-			}
+			gate.hold(r)
 			if strings.Contains(string(body), `"shipped"`) {
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(status)
@@ -568,13 +581,13 @@ func testFoldCarriedRefused(t *testing.T, i, status int, refusal string, attempt
 		results <- res{field, err}
 	}
 	go write("w0", true)
-	<-arrived
+	<-gate.arrived
 	go write("a", false)
 	go write("b", false)
 	for conflict.Waiting(c, url) < 3 {
 		runtime.Gosched()
 	}
-	close(release)
+	close(gate.release)
 	for range 3 {
 		r := <-results
 		if (r.err != nil) != (r.field == "b") {
@@ -590,16 +603,8 @@ func TestFoldCarriedHeaderRace(t *testing.T) {
 	t.Parallel()
 	hs := &hashServer{}
 	hs.set(`{"title":"Draft"}`)
-	release := make(chan struct{})
-	arrived := make(chan struct{}, 8)
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut && r.Header.Get("X-Hold") != "" {
-			arrived <- struct{}{}
-			<-release
-		}
-		hs.ServeHTTP(w, r)
-	}))
-	defer front.Close()
+	gate := newHoldGate()
+	front := heldFront(t, hs, gate)
 	c := conflict.New(conflict.WithRule("PUT /doc", conflict.Rule{Merge: jsonmerge.Merge}))
 	url := front.URL + "/doc"
 	doc, etag := readDoc(t, c, url)
@@ -628,13 +633,13 @@ func TestFoldCarriedHeaderRace(t *testing.T) {
 	}
 	wg.Add(3)
 	go write("w0", true)
-	<-arrived
+	<-gate.arrived
 	go write("a", false)
 	go write("b", false)
 	for conflict.Waiting(c, url) < 3 {
 		runtime.Gosched()
 	}
-	close(release)
+	close(gate.release)
 	wg.Wait()
 }
 
@@ -645,14 +650,11 @@ func TestFoldCarriedLargeAnswer(t *testing.T) {
 	t.Parallel()
 	hs := &hashServer{}
 	hs.set(`{"title":"Draft"}`)
-	release := make(chan struct{})
-	arrived := make(chan struct{}, 8)
+	gate := newHoldGate()
 	var puts, stale int32
 	var mu sync.Mutex
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut && r.Header.Get("X-Hold") != "" {
-			arrived <- struct{}{}
-			<-release
+		if gate.hold(r) {
 			http.Error(w, "no", http.StatusForbidden) // refused: the version stays
 			return
 		}
@@ -709,14 +711,14 @@ func TestFoldCarriedLargeAnswer(t *testing.T) {
 		results <- res{field, nil, conflict.ResultOf(resp).Outcome}
 	}
 	go write("w0", true)
-	<-arrived
+	<-gate.arrived
 	for _, f := range []string{"a", "b", "c"} {
 		go write(f, false)
 	}
 	for conflict.Waiting(c, url) < 4 {
 		runtime.Gosched()
 	}
-	close(release)
+	close(gate.release)
 	for range 4 {
 		r := <-results
 		t.Logf("%s: %v %v", r.field, r.outcome, r.err)

@@ -22,15 +22,9 @@ type resourceQueue struct {
 	m  map[string]*slot
 	// recent is what the last accepted PUT to each resource left, kept
 	// after its turn ends, so that a write sent a moment later on an older
-	// version is merged onto it too. The representation is the one the
-	// base cache remembered from the answer; recent names it.
-	recent map[string]recentWrite
-}
-
-// A recentWrite is a snapshot without its body.
-type recentWrite struct {
-	etag, from, creds string
-	sent              uint64
+	// version is merged onto it too: a snapshot without its body, which is
+	// the one the base cache remembered from the answer, if any.
+	recent map[string]snapshot
 }
 
 // maxRecent bounds resourceQueue.recent; past it, the oldest are forgotten
@@ -251,37 +245,49 @@ func (st *call) queued() bool {
 // Only the answer to a PUT (a whole replacement) of an endpoint whose
 // version is the ETag is kept: the answer to a PATCH may hold only the
 // members patched, and a version read elsewhere is not the ETag.
+//
+// The resource's recent state (see resourceQueue.recent) is recorded here
+// too, body aside, whether or not anyone waits.
 func (t *turn) keep(resp *http.Response, method string, vs []Version, sentBody func() []byte, creds, from string, sentAt uint64, limit int64) {
 	t.s.last = nil
 	etag := strongETag(resp.Header)
-	if method != http.MethodPut || !etagOnly(vs) || etag == "" || resp.Body == nil || resp.Body == http.NoBody || !t.waiting() {
+	if method != http.MethodPut || !etagOnly(vs) || etag == "" {
+		return
+	}
+	s := snapshot{etag: etag, creds: creds, from: from, sent: sentAt}
+	t.q.note(t.key, s)
+	if resp.Body == nil || resp.Body == http.NoBody || !t.waiting() {
 		return
 	}
 	sent := sentBody()
 	if sent == nil {
 		return
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil || int64(len(data)) > limit {
-		resp.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(bytes.NewReader(data), errorOr(resp.Body, err)), resp.Body}
-		return
-	}
-	resp.Body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(data))
-	if covers(data, sent) {
-		t.s.last = &snapshot{etag: etag, creds: creds, from: from, body: data, sent: sentAt}
+	if data, ok := bufferBody(resp, limit); ok && covers(data, sent) {
+		s.body = data
+		t.s.last = &s
 	}
 }
 
-// errorOr reads on from r, or fails with err.
-func errorOr(r io.Reader, err error) io.Reader {
-	if err != nil {
-		return errReader{err}
+// bufferBody reads resp's body into memory, up to limit bytes, and hands it
+// on unchanged: ok reports the whole body was read. Otherwise what was read
+// is handed on before the rest, or before the read's error.
+func bufferBody(resp *http.Response, limit int64) (data []byte, ok bool) {
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil || int64(len(data)) > limit {
+		rest := io.Reader(resp.Body)
+		if err != nil {
+			rest = errReader{err}
+		}
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(data), rest), resp.Body}
+		return data, false
 	}
-	return r
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	return data, true
 }
 
 // mergeOntoLast rebuilds a write that waited its turn onto the state the
@@ -329,13 +335,13 @@ func (st *call) mergeOntoLast(last *snapshot) {
 }
 
 // note records an accepted write's answer as the resource's recent state.
-func (q *resourceQueue) note(key string, w recentWrite) {
+func (q *resourceQueue) note(key string, s snapshot) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.recent == nil || len(q.recent) >= maxRecent {
-		q.recent = make(map[string]recentWrite)
+		q.recent = make(map[string]snapshot)
 	}
-	q.recent[key] = w
+	q.recent[key] = s
 }
 
 // lastKnown is the state the previous write to the resource left: the
@@ -348,13 +354,13 @@ func (st *call) lastKnown() *snapshot {
 	}
 	q := st.tn.q
 	q.mu.Lock()
-	w, ok := q.recent[st.tn.key]
+	s, ok := q.recent[st.tn.key]
 	q.mu.Unlock()
 	if !ok || st.rule == nil || !etagOnly(st.rule.versions) {
 		return nil
 	}
-	return &snapshot{etag: w.etag, creds: w.creds, from: w.from, sent: w.sent,
-		cached: cachedAt{c: st.c, u: st.orig.URL, h: st.orig.Header, vs: st.rule.versions}}
+	s.cached = cachedAt{c: st.c, u: st.orig.URL, h: st.orig.Header, vs: st.rule.versions}
+	return &s
 }
 
 // cachedAt says where the base cache keeps a snapshot's representation.

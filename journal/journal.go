@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-conflict/conflict"
+	"github.com/google/uuid"
 )
 
 // Defaults of a [Journal].
@@ -252,7 +253,7 @@ func (j *Journal) Do(req *http.Request) (*http.Response, error) {
 		rec.IdempotencyKey = callerKey(ctx)
 	}
 	if rec.IdempotencyKey == "" && req.Method == http.MethodPost {
-		rec.IdempotencyKey = newKey()
+		rec.IdempotencyKey = uuid.NewString() // as the client makes its own keys: a random UUID
 	}
 	rec.Base = callerBase(ctx)
 	if rec.Base == nil {

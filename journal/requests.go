@@ -87,13 +87,3 @@ func newID() string {
 	rand.Read(b[:]) //nolint:errcheck // crypto/rand.Read never fails (Go 1.24); before, on no supported platform
 	return hex.EncodeToString(b[:])
 }
-
-// newKey returns a random (version 4) UUID.
-func newKey() string {
-	var b [16]byte
-	rand.Read(b[:]) //nolint:errcheck
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
