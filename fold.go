@@ -125,7 +125,7 @@ func (st *call) fold(last *snapshot) {
 			continue
 		}
 		known := rd.ifMatch == ifMatch ||
-			last != nil && ifMatch == last.etag && (rd.seen < last.sent || rd.ifMatch == last.from)
+			last != nil && ifMatch == last.etag && last.follows(rd.ifMatch, rd.seen)
 		if !known || rd.creds != creds || rd.host != st.tmpl.Host || !sameHeaders(rd.header, st.tmpl.Header) {
 			left = append(left, rd)
 			continue

@@ -313,7 +313,7 @@ func (st *call) mergeOntoLast(last *snapshot) {
 		return // built on that state already, or read by someone else
 	}
 	ifMatch, ours, base, seen, ok := st.mergeable()
-	if !ok || seen >= last.sent && ifMatch != last.from {
+	if !ok || !last.follows(ifMatch, seen) {
 		return
 	}
 	known, ok := last.whole()
@@ -369,6 +369,13 @@ type cachedAt struct {
 	u  *url.URL
 	h  http.Header
 	vs []Version
+}
+
+// follows reports whether the snapshot is known to hold or follow a base
+// read at version ifMatch, remembered at the client's tick seen: the
+// version its write was sent on, or a base answered before that send.
+func (s *snapshot) follows(ifMatch string, seen uint64) bool {
+	return ifMatch == s.from || seen < s.sent
 }
 
 // whole returns the snapshot's representation: its own, or the one the
