@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 )
 
 // body is a request body that can be produced again.
@@ -68,7 +69,7 @@ func replayBodyOf(req *http.Request, limit int64) (body, error) {
 	if req.GetBody != nil {
 		return body{get: req.GetBody, first: req.Body}, nil
 	}
-	data, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+	data, err := readAll(req.Body, req.ContentLength, limit+1)
 	if err != nil {
 		req.Body.Close()
 		return body{}, err
@@ -94,4 +95,29 @@ func (b *releaseBody) Close() error {
 	err := b.ReadCloser.Close()
 	b.release()
 	return err
+}
+
+// readAll reads r to its end, or to limit bytes, into a buffer sized by
+// size (a Content-Length; -1 when unknown), so that a body of announced
+// length takes one allocation. EOF is not an error.
+func readAll(r io.Reader, size, limit int64) ([]byte, error) {
+	n := int64(512)
+	if size >= 0 && size < limit {
+		n = size + 1 // room to see EOF without growing
+	}
+	buf := make([]byte, 0, n)
+	for int64(len(buf)) < limit {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, int(min(limit, int64(cap(buf))*2))-len(buf))
+		}
+		m, err := r.Read(buf[len(buf):min(int64(cap(buf)), limit)])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }

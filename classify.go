@@ -102,13 +102,8 @@ func peekBody(resp *http.Response, limit int64) ([]byte, error) {
 	if orig == nil || orig == http.NoBody {
 		return nil, nil
 	}
-	size := int64(512)
-	if cl := resp.ContentLength; cl >= 0 && cl < limit {
-		size = cl + bytes.MinRead // room to see EOF without growing
-	}
-	bb := bytes.NewBuffer(make([]byte, 0, size))
-	n, err := bb.ReadFrom(io.LimitReader(orig, limit))
-	buf := bb.Bytes()
+	buf, err := readAll(orig, resp.ContentLength, limit)
+	n := int64(len(buf))
 	var rest io.Reader
 	switch {
 	case err != nil:

@@ -273,7 +273,7 @@ func (t *turn) keep(resp *http.Response, method string, vs []Version, sentBody f
 // on unchanged: ok reports the whole body was read. Otherwise what was read
 // is handed on before the rest, or before the read's error.
 func bufferBody(resp *http.Response, limit int64) (data []byte, ok bool) {
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	data, err := readAll(resp.Body, resp.ContentLength, limit+1)
 	if err != nil || int64(len(data)) > limit {
 		rest := io.Reader(resp.Body)
 		if err != nil {

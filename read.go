@@ -3,7 +3,6 @@ package conflict
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -63,7 +62,7 @@ func (st *call) read(u *url.URL) (*http.Response, []byte, *halt) {
 		return nil, nil, &halt{reason: ErrUnrecoverable, err: fmt.Errorf("GET %s answered %d", redact(u), resp.StatusCode)}
 	}
 	limit := st.c.limits.MaxBodyBuffer
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	data, err := readAll(resp.Body, resp.ContentLength, limit+1)
 	resp.Body.Close()
 	if err != nil {
 		if ctxErr := st.ctxErr(); ctxErr != nil {

@@ -129,7 +129,7 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, t *turn, vs [
 		if err != nil {
 			return v, true, err
 		}
-		read, err = io.ReadAll(io.LimitReader(resp.Body, c.limits.MaxBodyBuffer+1))
+		read, err = readAll(resp.Body, resp.ContentLength, c.limits.MaxBodyBuffer+1)
 		resp.Body.Close()
 		if err != nil {
 			return v, true, err
@@ -202,7 +202,7 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, t *turn, vs [
 	} else {
 		t.s.last = nil
 	}
-	written, err := io.ReadAll(io.LimitReader(resp.Body, c.limits.MaxBodyBuffer))
+	written, err := readAll(resp.Body, resp.ContentLength, c.limits.MaxBodyBuffer)
 	if err != nil || len(bytes.TrimSpace(written)) == 0 {
 		return after, true, nil
 	}

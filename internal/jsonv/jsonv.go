@@ -123,8 +123,15 @@ func ParseIn(data []byte, buf *Buffer) (Value, error) {
 			}
 		}()
 	}
-	if p.stack == nil {
-		p.stack = make([]Member, 0, 32)
+	if buf == nil {
+		// One allocation holds the tree's members (the slab, bounded by
+		// countMembers) and, after them, the stack that gathers the members
+		// of the open containers: no more than the members, and rarely more
+		// than a few levels' worth.
+		if need := countMembers(data); need > 0 {
+			mem := make([]Member, 0, need+min(need, 16))
+			p.slab, p.stack = mem[:0:need], mem[need:need]
+		}
 	}
 	p.skipWS()
 	if p.pos >= len(p.data) {
