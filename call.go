@@ -53,6 +53,13 @@ type call struct {
 // An intent is a write as the caller built it, and the base it was built on.
 type intent struct{ base, ours []byte }
 
+// sending is the request a call sends (a shallow copy of the caller's, as
+// http.Request.WithContext makes) and its context.
+type sending struct {
+	req http.Request
+	out resultCtx
+}
+
 // halt says why recovery stops.
 type halt struct {
 	reason, err        error
@@ -68,14 +75,16 @@ func (c *Client) do(req *http.Request, passthrough bool) (*http.Response, error)
 	}
 	st := &call{c: c, passthrough: passthrough, orig: req}
 	st.rule = c.rules.match(req)
-	st.out = &resultCtx{Context: req.Context()}
-	st.ctx = st.out
 	b, err := replayBodyOf(req, c.limits.MaxBodyBuffer)
 	if err != nil {
 		return nil, fmt.Errorf("conflict: %s %s: reading the request body: %w", req.Method, redact(req.URL), err)
 	}
 	st.body = b
-	st.tmpl = req.WithContext(st.out)
+	// The request sent and its context, which carries the Result, are one
+	// allocation: a response keeps both alive, and nothing else of the call.
+	sent := &sending{out: resultCtx{Context: req.Context()}}
+	sent.req = *req.WithContext(&sent.out)
+	st.out, st.ctx, st.tmpl = &sent.out, &sent.out, &sent.req
 	if b.bytes != nil {
 		st.tmpl.ContentLength = int64(len(b.bytes)) // buffered: the length is known
 	}
