@@ -102,16 +102,34 @@ func updateTurn[T any](ctx context.Context, c *Client, url, key string, vs []Ver
 		var zero T
 		return zero, true, err
 	}
-	defer t.end()
-	return updateOnce(ctx, c, url, t, vs, mutate)
+	ended := false
+	defer func() {
+		if !ended {
+			t.end() // mutate panicked
+		}
+	}()
+	v, answer, done, err := updateOnce(ctx, c, url, t, vs, mutate)
+	// The answer is decoded after the turn ends: the client's next writer
+	// to the resource need not wait for it.
+	ended = true
+	t.end()
+	if answer != nil {
+		var out T
+		if json.Unmarshal(answer, &out) == nil {
+			return out, done, err
+		}
+	}
+	return v, done, err
 }
 
 // updateOnce runs one read-modify-write. done reports that the result is
-// final (including an error that must not be retried).
-func updateOnce[T any](ctx context.Context, c *Client, url string, t *turn, vs []Version, mutate func(*T) error) (v T, done bool, err error) {
+// final (including an error that must not be retried); answer is the
+// representation the write was answered with, if any, for the caller to
+// decode (v is the mutated value, the result when there is none).
+func updateOnce[T any](ctx context.Context, c *Client, url string, t *turn, vs []Version, mutate func(*T) error) (v T, answer []byte, done bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return v, true, err
+		return v, nil, true, err
 	}
 	req.Header.Set("Accept", "application/json")
 	put, _ := http.NewRequestWithContext(ctx, http.MethodPut, url, nil)
@@ -127,43 +145,43 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, t *turn, vs [
 	} else {
 		resp, err := c.Do(req)
 		if err != nil {
-			return v, true, err
+			return v, nil, true, err
 		}
 		read, err = readAll(resp.Body, resp.ContentLength, c.limits.MaxBodyBuffer+1)
 		resp.Body.Close()
 		if err != nil {
-			return v, true, err
+			return v, nil, true, err
 		}
 		if resp.StatusCode != http.StatusOK {
-			return v, true, fmt.Errorf("conflict: Update: GET %s answered %d", redact(req.URL), resp.StatusCode)
+			return v, nil, true, fmt.Errorf("conflict: Update: GET %s answered %d", redact(req.URL), resp.StatusCode)
 		}
 		if int64(len(read)) > c.limits.MaxBodyBuffer {
-			return v, true, fmt.Errorf("conflict: Update: GET %s: representation larger than %d bytes", redact(req.URL), c.limits.MaxBodyBuffer)
+			return v, nil, true, fmt.Errorf("conflict: Update: GET %s: representation larger than %d bytes", redact(req.URL), c.limits.MaxBodyBuffer)
 		}
 		header = resp.Header
 	}
 	vals, raws, err := readVersions(header, read, vs)
 	if err != nil {
-		return v, true, fmt.Errorf("conflict: Update: GET %s: %w; a rule's Versions say where else the version is", redact(req.URL), err)
+		return v, nil, true, fmt.Errorf("conflict: Update: GET %s: %w; a rule's Versions say where else the version is", redact(req.URL), err)
 	}
 
 	var after T
 	if err := json.Unmarshal(read, &after); err != nil {
-		return v, true, fmt.Errorf("conflict: Update: decoding %s: %w", redact(req.URL), err)
+		return v, nil, true, fmt.Errorf("conflict: Update: decoding %s: %w", redact(req.URL), err)
 	}
 	b0, err := json.Marshal(after) // the representation as T sees it, before mutate
 	if err != nil {
-		return v, true, err
+		return v, nil, true, err
 	}
 	if err := mutate(&after); err != nil {
-		return v, true, err
+		return v, nil, true, err
 	}
 	b1, err := json.Marshal(after)
 	if err != nil {
-		return v, true, err
+		return v, nil, true, err
 	}
 	if bytes.Equal(b0, b1) {
-		return after, true, nil // nothing to write
+		return after, nil, true, nil // nothing to write
 	}
 	// The write is the representation read with mutate's changes applied:
 	// members T does not model are kept at every depth (array elements
@@ -175,11 +193,11 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, t *turn, vs [
 		// not model, another order or spelling): apply the changes to it.
 		// When it is, the changes applied to it are b1 itself.
 		if body, err = jsonmerge.ApplyChanges(b0, b1, read); err != nil {
-			return v, true, err
+			return v, nil, true, err
 		}
 	}
 	if body, err = applyVersions(put.Header, put.URL, body, vs, vals, raws); err != nil {
-		return v, true, err
+		return v, nil, true, err
 	}
 	put.Body = io.NopCloser(bytes.NewReader(body))
 	put.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
@@ -189,11 +207,11 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, t *turn, vs [
 	resp, err := c.Do(put)
 	if err != nil {
 		t.s.last = nil // what the turn knew is stale
-		return v, false, err
+		return v, nil, false, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return v, true, fmt.Errorf("conflict: Update: PUT %s answered %d", redact(put.URL), resp.StatusCode)
+		return v, nil, true, fmt.Errorf("conflict: Update: PUT %s answered %d", redact(put.URL), resp.StatusCode)
 	}
 	if r := resp.Request; r == nil || r.URL == nil || sameOrigin(r.URL, put.URL) && r.URL.EscapedPath() == put.URL.EscapedPath() {
 		// An answer from elsewhere, after a redirect, says nothing of
@@ -204,11 +222,7 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, t *turn, vs [
 	}
 	written, err := readAll(resp.Body, resp.ContentLength, c.limits.MaxBodyBuffer)
 	if err != nil || len(bytes.TrimSpace(written)) == 0 {
-		return after, true, nil
+		return after, nil, true, nil
 	}
-	var out T
-	if json.Unmarshal(written, &out) != nil {
-		return after, true, nil
-	}
-	return out, true, nil
+	return after, written, true, nil
 }

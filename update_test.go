@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-conflict/conflict/conflicttest"
 )
@@ -119,5 +120,30 @@ func TestUpdateNeedsAVersion(t *testing.T) {
 	_, err := Update(context.Background(), New(), srv.URL+"/x", func(d *counterDoc) error { d.Count++; return nil })
 	if err == nil || !strings.Contains(err.Error(), "ETag") {
 		t.Fatalf("err = %v, want a missing-ETag error", err)
+	}
+}
+
+// TestUpdateMutatePanics: a mutate that panics panics out of Update, and
+// the resource's turn is given back: the client's next Update of it runs.
+func TestUpdateMutatePanics(t *testing.T) {
+	t.Parallel()
+	srv := conflicttest.NewServer()
+	t.Cleanup(srv.Close)
+	srv.PutDocument("p", `{"title":"t","count":0}`)
+	c := New()
+	url := srv.URL + "/documents/p"
+	func() {
+		defer func() {
+			if p := recover(); p != "boom" {
+				t.Errorf("recovered %v, want the mutate's panic", p)
+			}
+		}()
+		Update(context.Background(), c, url, func(d *counterDoc) error { panic("boom") })
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	got, err := Update(ctx, c, url, func(d *counterDoc) error { d.Count++; return nil })
+	if err != nil || got.Count != 1 {
+		t.Fatalf("Update after a panic: %+v, %v; want count 1", got, err)
 	}
 }
