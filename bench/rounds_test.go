@@ -159,7 +159,7 @@ func TestRoundsSmall(t *testing.T) {
 		t.Skip("-short")
 	}
 	sz := sizes{happyMem: 200, happyLoop: 20, mergeOurs: 3, mergeTheirs: 1,
-		writers: []int{2, 8}, contention: 16, updateWriters: []int{4}, update: 8}
+		writers: []int{2, 8}, contention: 16, updateWriters: []int{4}, update: 32}
 	for i, kind := range []string{"micro", "contention", "update"} {
 		w := &roundWriter{tb: t, round: i}
 		runRound(t, w, kind, sz)
@@ -182,7 +182,7 @@ type sizes struct {
 	contention             int   // contention: updates per run, split among the writers
 	contention128          int   // the same at 128 writers or more (slower runs)
 	updateWriters          []int // Update: writer counts
-	update                 int   // Update: updates per writer
+	update                 int   // Update: updates per run, split among the writers
 }
 
 // contentionEach is the updates per writer of a contention run.
@@ -200,7 +200,7 @@ func roundSizes() sizes {
 		happyMem: scaled(60_000), happyLoop: scaled(4_000),
 		mergeOurs: scaled(600), mergeTheirs: scaled(40),
 		writers: []int{2, 8, 32, 128}, contention: scaled(2_000), contention128: scaled(1_280),
-		updateWriters: []int{8, 32}, update: scaled(80),
+		updateWriters: []int{8, 32}, update: scaled(2_560),
 	}
 }
 
@@ -211,7 +211,7 @@ func runRound(t *testing.T, w *roundWriter, kind string, sz sizes) {
 	case "contention":
 		contentionRound(t, w, "contention", contenders, sz.writers, sz.contentionEach)
 	case "update":
-		contentionRound(t, w, "update", updaters, sz.updateWriters, func(int) int { return sz.update })
+		contentionRound(t, w, "update", updaters, sz.updateWriters, func(writers int) int { return max(1, sz.update/writers) })
 	default:
 		t.Fatalf("-round.kind %q: want micro, contention or update", kind)
 	}
