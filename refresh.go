@@ -23,12 +23,21 @@ var (
 	errStaleCreate = errors.New("a create cannot be stale")
 	errNoVersion   = errors.New("the current representation has no version")
 	errBadMerge    = errors.New("the merge function returned no valid JSON document")
+	// errMayHaveLanded stops an Update whose write was answered stale after
+	// being sent more than once: the answer to an earlier send was lost,
+	// and that send may have been applied.
+	errMayHaveLanded = errors.New("the write was sent again after an answer was lost, and the server answered that it was stale: the earlier send may have been applied, so Update does not apply the change again")
 )
 
 // refreshMerge takes the current state, resolves the stale write against
 // it, and rebuilds the request on it: the recovery for a stale version.
 func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response, *halt) {
 	if st.out.Value(updateKey{}) != nil {
+		if st.mayHaveLanded() {
+			// Update re-derives its write by calling mutate again, which
+			// would apply the change twice if an earlier send landed.
+			return nil, &halt{reason: ErrUnrecoverable, err: errMayHaveLanded}
+		}
 		return nil, &halt{reason: ErrUnrecoverable, err: errRederive}
 	}
 	res := ResolveMerge

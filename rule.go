@@ -28,7 +28,12 @@ type Rule struct {
 	// or the call aborts. A field the server owns (an updated_at, a version
 	// in the body of an ETag endpoint) that the write leaves at its old
 	// value makes jsonmerge.Merge report a conflict there; a merge built with
-	// jsonmerge.PathPolicy(ptr, jsonmerge.TakeTheirs) resolves it.
+	// jsonmerge.PathPolicy(ptr, jsonmerge.TakeTheirs) resolves it. Merge
+	// may be given a current state that already holds the write (an earlier
+	// send landed and its answer was lost): a merge of values, such as
+	// jsonmerge.Merge, then leaves the state as it is, but a merge of
+	// deltas (adding ours minus base to theirs) would apply the change
+	// twice; send such changes with an idempotency key.
 	Merge func(base, ours, theirs []byte) ([]byte, error)
 
 	// Resolve chooses how a stale version is resolved. The zero value,

@@ -39,7 +39,10 @@ var errRederive = errors.New("stale write left to Update to re-derive")
 // Update is bounded by the client's attempts and time limits and by ctx.
 // An error from mutate is returned as it is; a conflict that is not a stale
 // version (an invalid transition, say) or running out of attempts returns an
-// [*Error].
+// [*Error]. So does a write that was answered stale after the transport
+// sent it again because an answer was lost: the earlier send may have been
+// applied, and calling mutate again would apply the change twice, so Update
+// stops with [ErrUnrecoverable] and leaves the caller to read the state.
 func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) error) (T, error) {
 	var zero T
 	c.init()

@@ -3,8 +3,11 @@ package conflict
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -146,4 +149,52 @@ func TestUpdateMutatePanics(t *testing.T) {
 	if err != nil || got.Count != 1 {
 		t.Fatalf("Update after a panic: %+v, %v; want count 1", got, err)
 	}
+}
+
+// TestUpdateAnswerLostAfterCommit: the server applies Update's PUT and the
+// connection drops before the answer; the transport resends the PUT, which
+// is now stale (412). Update must not re-derive and apply the change a
+// second time: it finds its write in the current state, or says it cannot
+// tell.
+func TestUpdateAnswerLostAfterCommit(t *testing.T) {
+	t.Parallel()
+	api := conflicttest.NewUnstartedServer()
+	t.Cleanup(api.Close)
+	api.PutDocument("c", `{"title":"counter","count":0}`)
+	var dropped atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && dropped.CompareAndSwap(false, true) {
+			api.Handler().ServeHTTP(httptest.NewRecorder(), r) // committed
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			conn.Close() // and the answer lost
+			return
+		}
+		api.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c := New()
+	calls := 0
+	got, err := Update(context.Background(), c, srv.URL+"/documents/c", func(d *counterDoc) error {
+		calls++
+		d.Count++
+		return nil
+	})
+	doc, _, _ := api.Document("c")
+	if m := decode(t, string(doc)); m["count"] != float64(1) {
+		t.Fatalf("the document holds %s after one increment (mutate called %d times; Update returned %+v, %v)", doc, calls, got, err)
+	}
+	if !dropped.Load() {
+		t.Fatal("no PUT was dropped")
+	}
+	if err == nil && got.Count != 1 {
+		t.Errorf("Update returned %+v, want count 1", got)
+	}
+	if err != nil && (!errors.Is(err, ErrUnrecoverable) || !strings.Contains(err.Error(), "may have been applied")) {
+		t.Errorf("Update: %v; want ErrUnrecoverable saying the write may have been applied", err)
+	}
+	t.Logf("mutate called %d times; Update returned %+v, %v", calls, got, err)
 }
