@@ -96,6 +96,12 @@
 // older one), with the same headers, are carried; a change that does not
 // merge, or a request the server does not accept, sends each write alone,
 // so that one caller's conflict or invalid change fails that caller only.
+// [Update]s that wait their turn travel together too: the holder of the
+// turn calls each one's mutate on the document it writes (see Update). The
+// request that carries others is sent with the carrying caller's context:
+// a transport that takes credentials from the request's context, rather
+// than from its headers, should serve each set of credentials through a
+// client of its own.
 // Recovery reads never follow
 // redirects, and nothing is read or re-sent on another origin. Cancellation says nothing about whether the server applied a
 // write; the idempotency key is how to find out.

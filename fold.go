@@ -23,6 +23,25 @@ type rider struct {
 	seen                 uint64 // the base's stamp on the client's clock
 	claimed              bool   // under the queue's mu: a holder took it
 	out                  chan *carried
+	// update is set for an [Update] waiting its turn (see carryUpdates): it
+	// is carried by another Update only, which runs its read-modify-write
+	// on the document that Update writes. Nil for a write through Do.
+	update *updateRider
+}
+
+// An updateRider is what an [Update] waiting for its turn hands the holder:
+// the URL it writes, its context, and derive, which re-derives its change
+// on a document and returns the document with the change (ok false: the
+// change could not be derived there, and the Update goes on alone). The
+// holder runs derive on its own goroutine while the rider waits: done is
+// closed once derive has run or will not, and included says (after done)
+// whether the change travels in the holder's write.
+type updateRider struct {
+	url      string
+	ctx      context.Context
+	derive   func(doc []byte) (next []byte, ok bool)
+	done     chan struct{}
+	included bool
 }
 
 // carried is a holder's word to a rider whose change its write carried and
@@ -35,11 +54,17 @@ type rider struct {
 type carried struct {
 	resp *http.Response
 	body []byte
+	err  error // for an Update carried in a write whose fate is unknown: why
 }
 
 // unknown is the word for a change sent with a write the server did not
 // accept, or whose answer never came.
 var unknown = new(carried)
+
+// final reports whether the word ends the rider's wait: an accepted write
+// carried it, or (for an Update, which cannot check whether its change was
+// applied) one whose fate is unknown.
+func (c *carried) final() bool { return c != nil && (c.resp != nil || c.err != nil) }
 
 // own is a holder's own write, kept while it carries others.
 type own struct {
@@ -100,7 +125,7 @@ func (st *call) fold(last *snapshot) {
 	if attempts, _ := st.limits(); !ok || st.out.res.IdempotencyKey != "" || attempts < 2 {
 		return // carrying others takes a send this call may need alone
 	}
-	riders := st.tn.claim(maxRiders)
+	riders := st.tn.claim(maxRiders, func(rd *rider) bool { return rd.update == nil })
 	if len(riders) == 0 {
 		return
 	}
@@ -165,18 +190,23 @@ func (st *call) unfold() {
 // headers, made here, before the holder's caller owns the answer.
 func (st *call) tell(c *carried) {
 	for _, rd := range st.riders {
-		w := c
-		if c.resp != nil {
-			r := c.resp
-			w = &carried{body: c.body, resp: &http.Response{
-				Status: r.Status, StatusCode: r.StatusCode,
-				Proto: r.Proto, ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor,
-				Header: r.Header.Clone(), Trailer: r.Trailer.Clone(), TLS: r.TLS,
-			}}
-		}
-		rd.out <- w
+		rd.out <- c.copy()
 	}
 	st.riders = nil
+}
+
+// copy returns the word for one rider: an answer's status and headers are
+// its own copy, made before the holder's caller owns the answer.
+func (c *carried) copy() *carried {
+	if c == nil || c.resp == nil {
+		return c
+	}
+	r := c.resp
+	return &carried{body: c.body, resp: &http.Response{
+		Status: r.Status, StatusCode: r.StatusCode,
+		Proto: r.Proto, ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor,
+		Header: r.Header.Clone(), Trailer: r.Trailer.Clone(), TLS: r.TLS,
+	}}
 }
 
 // settle tells the riders the outcome of the write that carried them: the

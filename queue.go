@@ -71,8 +71,8 @@ func (t *turn) waiting() bool {
 // acquire waits for the resource's turn, until ctx is done or the deadline
 // passes, and returns the turn; end ends it. While it waits, the write may
 // ride with the holder's (prepare, if not nil, makes it a rider): if the
-// holder's write carried it and was accepted, acquire returns that word
-// and no turn. The turn is tn, filled in when it is had; with it comes the
+// holder's write carried it and was accepted (or, for an Update, its fate
+// is unknown), acquire returns that word and no turn. The turn is tn, filled in when it is had; with it comes the
 // word unknown if the write was carried in one the server did not accept.
 func (q *resourceQueue) acquire(ctx context.Context, key string, deadline time.Time, prepare func() *rider, tn *turn) (*carried, error) {
 	q.mu.Lock()
@@ -110,7 +110,7 @@ func (q *resourceQueue) acquire(ctx context.Context, key string, deadline time.T
 		case s.ch <- struct{}{}:
 			if rd != nil && !q.unride(s, rd) {
 				// Claimed: the holder's word was sent before it let go.
-				if c := <-rd.out; c != nil && c.resp != nil {
+				if c := <-rd.out; c.final() {
 					tn.end()
 					return c, nil
 				} else if c != nil {
@@ -119,7 +119,7 @@ func (q *resourceQueue) acquire(ctx context.Context, key string, deadline time.T
 			}
 			return heard, nil
 		case c := <-word:
-			if c != nil && c.resp != nil {
+			if c.final() {
 				tn.release()
 				return c, nil
 			}
@@ -130,14 +130,23 @@ func (q *resourceQueue) acquire(ctx context.Context, key string, deadline time.T
 		case <-ctx.Done():
 			// Cancellation ends the wait at once; a claimed write may be
 			// at the server with the holder's, as any write cancelled in
-			// flight may be.
-			q.unride(s, rd)
+			// flight may be. A claimed Update first lets the holder finish
+			// running its mutate, which must not outlive the call.
+			if !q.unride(s, rd) && rd.update != nil {
+				<-rd.update.done
+			}
 			tn.release()
 			return nil, ctx.Err()
 		case <-t.C:
 			err := errTurn
 			if !q.unride(s, rd) {
 				err = errCarriedLate
+				if u := rd.update; u != nil {
+					<-u.done
+					if !u.included {
+						err = errTurn
+					}
+				}
 			}
 			tn.release()
 			return nil, err
@@ -172,17 +181,23 @@ func (t *turn) ridden() bool {
 	return len(t.s.riders) > 0
 }
 
-// claim takes up to n of the turn's riders for its holder.
-func (t *turn) claim(n int) []*rider {
+// claim takes up to n of the turn's riders that want accepts, in the
+// order they came, for its holder.
+func (t *turn) claim(n int, want func(*rider) bool) []*rider {
 	t.q.mu.Lock()
 	defer t.q.mu.Unlock()
-	n = min(n, len(t.s.riders))
-	out := make([]*rider, n)
-	copy(out, t.s.riders)
-	t.s.riders = append(t.s.riders[:0], t.s.riders[n:]...)
-	for _, rd := range out {
-		rd.claimed = true
+	var out []*rider
+	kept := t.s.riders[:0]
+	for _, rd := range t.s.riders {
+		if len(out) < n && want(rd) {
+			rd.claimed = true
+			out = append(out, rd)
+		} else {
+			kept = append(kept, rd)
+		}
 	}
+	clear(t.s.riders[len(kept):])
+	t.s.riders = kept
 	return out
 }
 

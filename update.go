@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/go-conflict/conflict/internal/retry"
@@ -36,6 +37,20 @@ var errRederive = errors.New("stale write left to Update to re-derive")
 // to T merged in (see jsonmerge.Typed). When mutate changes nothing, nothing
 // is written.
 //
+// Updates of one resource through one client take turns, and those that
+// wait travel together: the Update whose turn it is calls each waiting
+// one's mutate, on the document it is about to write (each seeing the
+// changes of those before it), and sends them all in one PUT. A waiting
+// Update's mutate so runs on the goroutine of the Update that carries it,
+// while its own caller is blocked in Update. Each caller gets that PUT's
+// answer. If the server refuses it as stale, or with another 4xx, each
+// Update goes on alone; a mutate that fails or panics there is left out and
+// meets its error alone, on the state the server holds. The PUT, once sent,
+// is not ended by one caller's cancellation, only by the time limit; if its
+// fate is unknown (no answer came), every Update in it returns an error
+// saying so. Updates whose context carries an idempotency key, or whose
+// version is not the ETag, travel alone.
+//
 // Update is bounded by the client's attempts and time limits and by ctx.
 // An error from mutate is returned as it is; a conflict that is not a stale
 // version (an invalid transition, say) or running out of attempts returns an
@@ -56,23 +71,27 @@ func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) e
 		elapsed = cmp.Or(max(r.MaxElapsed, 0), elapsed)
 		vs = r.versions
 	}
-	key := queueKey(put.URL)
-	deadline := time.Now().Add(elapsed)
+	u := &updating[T]{c: c, url: url, target: put.URL, key: queueKey(put.URL), creds: credentials(put.URL, nil), vs: vs, mutate: mutate}
+	u.deadline = time.Now().Add(elapsed)
 	// Every read and write of the loop ends by its deadline.
-	ctx, cancel := context.WithDeadline(context.WithValue(ctx, updateKey{}, true), deadline)
+	ctx, cancel := context.WithDeadline(context.WithValue(ctx, updateKey{}, true), u.deadline)
 	defer cancel()
+	// Updates of the same resource through this client may travel
+	// together (see carryUpdates), unless a key names each one's request.
+	_, keyed := IdempotencyKeyFrom(ctx)
+	u.together = etagOnly(vs) && !keyed
 	var last *Error
 	var took time.Duration // how long the last read-modify-write took
-	made := 0
+	made, alone := 0, false
 	for attempt := 1; attempt <= attempts; attempt++ {
-		if attempt > 1 {
+		if attempt > 1 && !alone {
 			// Stale: other writers contend for the resource. Waits with
 			// full jitter, from the time one read-modify-write takes and
 			// growing while conflicts persist, spread the writers out
 			// instead of colliding again at once.
 			base := max(staleBackoff, took)
 			d := retry.FullJitter(base, min(c.limits.BackoffMax, 10*base), attempt-2)
-			if time.Now().Add(d).After(deadline) {
+			if time.Now().Add(d).After(u.deadline) {
 				break
 			}
 			if err := c.cfg.wait(ctx, d); err != nil {
@@ -81,29 +100,67 @@ func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) e
 		}
 		began := time.Now()
 		made++
-		v, done, err := updateTurn(ctx, c, url, key, vs, deadline, mutate)
+		// Carrying others never takes the last attempt this Update has.
+		v, done, err := u.turn(ctx, u.together && !alone && attempt < attempts)
 		took = time.Since(began)
 		if done || err == nil {
 			return v, err
 		}
+		if errors.Is(err, errCarriedRefused) {
+			alone = true // at once, and alone: the refusal may be another's
+			continue
+		}
+		alone = false
 		var e *Error
 		if !errors.As(err, &e) || e.Conflict == nil || e.Conflict.Kind != StaleVersion || !errors.Is(err, errRederive) {
 			return zero, err
 		}
 		last = e
 	}
+	if last == nil {
+		return zero, fmt.Errorf("conflict: Update: PUT %s: %w after %d attempts", redact(put.URL), ErrAttemptsExhausted, made)
+	}
 	last.Reason, last.Err, last.Attempts = ErrAttemptsExhausted, nil, made
 	return zero, last
 }
 
-// updateTurn runs one read-modify-write in the resource's turn: the
-// client's other writers to it wait, so they never make it stale.
-func updateTurn[T any](ctx context.Context, c *Client, url, key string, vs []Version, deadline time.Time, mutate func(*T) error) (T, bool, error) {
+// updating is one Update call: what each of its read-modify-writes needs.
+type updating[T any] struct {
+	c               *Client
+	url, key, creds string
+	target          *url.URL
+	vs              []Version
+	deadline        time.Time
+	mutate          func(*T) error
+	together        bool // it may ride with, or carry, other Updates
+}
+
+// errCarriedRefused is what an Update gets when the write that carried
+// others was refused (a 4xx other than a stale version): the refusal may be
+// another's change, so it goes on alone.
+var errCarriedRefused = errors.New("the write carrying other updates was refused")
+
+// turn runs one read-modify-write in the resource's turn: the client's
+// other writers to it wait, so they never make it stale. While it waits,
+// the Update may ride with the holder's (see carryUpdates); holding the
+// turn, it may carry the Updates waiting (carry).
+func (u *updating[T]) turn(ctx context.Context, carry bool) (T, bool, error) {
+	var zero, rode T
+	var prepare func() *rider
+	if u.together {
+		prepare = func() *rider { return newUpdateRider(ctx, u.url, u.creds, u.mutate, &rode) }
+	}
 	t := new(turn)
-	_, err := c.queue.acquire(ctx, key, deadline, nil, t)
+	word, err := u.c.queue.acquire(ctx, u.key, u.deadline, prepare, t)
 	if err != nil {
-		var zero T
 		return zero, true, err
+	}
+	if word.final() {
+		// Carried by another Update's write: its answer is this one's.
+		if word.err != nil {
+			return zero, true, fmt.Errorf("conflict: Update: PUT %s: this update travelled in another update's write, which failed (%w): whether it was applied is unknown", redact(u.target), word.err)
+		}
+		return answerOr(word.body, rode), true, nil
 	}
 	ended := false
 	defer func() {
@@ -111,35 +168,82 @@ func updateTurn[T any](ctx context.Context, c *Client, url, key string, vs []Ver
 			t.end() // mutate panicked
 		}
 	}()
-	v, answer, done, err := updateOnce(ctx, c, url, t, vs, mutate)
+	v, answer, done, err := u.once(ctx, t, carry)
 	// The answer is decoded after the turn ends: the client's next writer
 	// to the resource need not wait for it.
 	ended = true
 	t.end()
-	if answer != nil {
-		var out T
-		if json.Unmarshal(answer, &out) == nil {
-			return out, done, err
-		}
-	}
-	return v, done, err
+	return answerOr(answer, v), done, err
 }
 
-// updateOnce runs one read-modify-write. done reports that the result is
-// final (including an error that must not be retried); answer is the
+// answerOr decodes answer, the representation a write was answered with,
+// into a T; without one, or if it does not decode, it returns v.
+func answerOr[T any](answer []byte, v T) T {
+	if len(bytes.TrimSpace(answer)) > 0 {
+		var out T
+		if json.Unmarshal(answer, &out) == nil {
+			return out
+		}
+	}
+	return v
+}
+
+// derive decodes read into a T, calls mutate on it, and returns the mutated
+// value and the representation to write: read with mutate's changes applied
+// (members T does not model are kept at every depth, array elements
+// included; numbers mutate did not change keep their exact text; a member
+// the server spells "Title" is the one T calls "title"), or nil when mutate
+// changed nothing.
+func derive[T any](read []byte, mutate func(*T) error) (after T, body []byte, err error) {
+	if err := json.Unmarshal(read, &after); err != nil {
+		return after, nil, &decodeError{err}
+	}
+	b0, err := json.Marshal(after) // the representation as T sees it, before mutate
+	if err != nil {
+		return after, nil, err
+	}
+	if err := mutate(&after); err != nil {
+		return after, nil, err
+	}
+	b1, err := json.Marshal(after)
+	if err != nil {
+		return after, nil, err
+	}
+	if bytes.Equal(b0, b1) {
+		return after, nil, nil // nothing to write
+	}
+	if bytes.Equal(b0, bytes.TrimSpace(read)) {
+		// The representation is T's own encoding: the changes applied to
+		// it are b1 itself.
+		return after, b1, nil
+	}
+	// Members T does not model, another order or spelling: apply the
+	// changes to the representation.
+	body, err = jsonmerge.ApplyChanges(b0, b1, read)
+	return after, body, err
+}
+
+// A decodeError is a representation that does not decode into T.
+type decodeError struct{ error }
+
+func (e *decodeError) Unwrap() error { return e.error }
+
+// once runs one read-modify-write. done reports that the result is final
+// (including an error that must not be retried); answer is the
 // representation the write was answered with, if any, for the caller to
-// decode (v is the mutated value, the result when there is none).
-func updateOnce[T any](ctx context.Context, c *Client, url string, t *turn, vs []Version, mutate func(*T) error) (v T, answer []byte, done bool, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// decode (v is the mutated value, the result when there is none). With
+// carry, the write carries the Updates waiting for the turn.
+func (u *updating[T]) once(ctx context.Context, t *turn, carry bool) (v T, answer []byte, done bool, err error) {
+	c := u.c
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.url, nil)
 	if err != nil {
 		return v, nil, true, err
 	}
 	req.Header.Set("Accept", "application/json")
-	put, _ := http.NewRequestWithContext(ctx, http.MethodPut, url, nil)
-	creds := credentials(req.URL, nil)
+	put, _ := http.NewRequestWithContext(ctx, http.MethodPut, u.url, nil)
 	var read []byte
 	var header http.Header
-	if last := t.lastFor(creds); last != nil && etagOnly(vs) {
+	if last := t.lastFor(u.creds); last != nil && etagOnly(u.vs) {
 		// The previous Update of this turn left the resource as its PUT
 		// answered: a whole representation and its ETag. No need to read
 		// it again; if another process wrote since, the PUT is stale and
@@ -163,69 +267,176 @@ func updateOnce[T any](ctx context.Context, c *Client, url string, t *turn, vs [
 		}
 		header = resp.Header
 	}
-	vals, raws, err := readVersions(header, read, vs)
+	vals, raws, err := readVersions(header, read, u.vs)
 	if err != nil {
 		return v, nil, true, fmt.Errorf("conflict: Update: GET %s: %w; a rule's Versions say where else the version is", redact(req.URL), err)
 	}
-
-	var after T
-	if err := json.Unmarshal(read, &after); err != nil {
-		return v, nil, true, fmt.Errorf("conflict: Update: decoding %s: %w", redact(req.URL), err)
-	}
-	b0, err := json.Marshal(after) // the representation as T sees it, before mutate
+	after, body, err := derive(read, u.mutate)
 	if err != nil {
+		var de *decodeError
+		if errors.As(err, &de) {
+			err = fmt.Errorf("conflict: Update: decoding %s: %w", redact(req.URL), de.error)
+		}
 		return v, nil, true, err
 	}
-	if err := mutate(&after); err != nil {
-		return v, nil, true, err
-	}
-	b1, err := json.Marshal(after)
-	if err != nil {
-		return v, nil, true, err
-	}
-	if bytes.Equal(b0, b1) {
+	if body == nil {
 		return after, nil, true, nil // nothing to write
 	}
-	// The write is the representation read with mutate's changes applied:
-	// members T does not model are kept at every depth (array elements
-	// included), numbers mutate did not change keep their exact text, and a
-	// member the server spells "Title" is the one T calls "title".
-	body := b1
-	if !bytes.Equal(b0, bytes.TrimSpace(read)) {
-		// The representation is not T's own encoding of it (members T does
-		// not model, another order or spelling): apply the changes to it.
-		// When it is, the changes applied to it are b1 itself.
-		if body, err = jsonmerge.ApplyChanges(b0, b1, read); err != nil {
-			return v, nil, true, err
-		}
+	var b *updateBatch
+	if carry && t.ridden() {
+		b, body = carryUpdates(t, u.url, u.creds, u.deadline, body)
+		defer b.close()
 	}
-	if body, err = applyVersions(put.Header, put.URL, body, vs, vals, raws); err != nil {
+	if body, err = applyVersions(put.Header, put.URL, body, u.vs, vals, raws); err != nil {
 		return v, nil, true, err
 	}
 	put.Body = io.NopCloser(bytes.NewReader(body))
 	put.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	put.ContentLength = int64(len(body))
 	put.Header.Set("Content-Type", "application/json")
+	if b.carries() {
+		// Others' changes travel in this write: no one caller's
+		// cancellation ends it, only the deadline.
+		dl, _ := ctx.Deadline()
+		pctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), dl)
+		defer cancel()
+		put = put.WithContext(pctx)
+	}
 	sent := c.clock.Add(1)
+	b.sending()
 	resp, err := c.Do(put)
 	if err != nil {
 		t.s.last = nil // what the turn knew is stale
+		if errors.Is(err, errRederive) {
+			b.tell(nil) // stale, so not applied: each goes on alone
+		} else {
+			b.tell(&carried{err: err})
+		}
 		return v, nil, false, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return v, nil, true, fmt.Errorf("conflict: Update: PUT %s answered %d", redact(put.URL), resp.StatusCode)
+		if b.carries() && resp.StatusCode/100 == 4 {
+			// Refused, perhaps for another's change: each goes on alone,
+			// this one too.
+			b.tell(nil)
+			return v, nil, false, errCarriedRefused
+		}
+		err := fmt.Errorf("conflict: Update: PUT %s answered %d", redact(put.URL), resp.StatusCode)
+		b.tell(&carried{err: err})
+		return v, nil, true, err
 	}
 	if r := resp.Request; r == nil || r.URL == nil || sameOrigin(r.URL, put.URL) && r.URL.EscapedPath() == put.URL.EscapedPath() {
 		// An answer from elsewhere, after a redirect, says nothing of
 		// this resource.
-		t.keep(resp, http.MethodPut, vs, func() []byte { return body }, creds, put.Header.Get("If-Match"), sent, c.limits.MaxBodyBuffer)
+		t.keep(resp, http.MethodPut, u.vs, func() []byte { return body }, u.creds, put.Header.Get("If-Match"), sent, c.limits.MaxBodyBuffer)
 	} else {
 		t.s.last = nil
 	}
 	written, err := readAll(resp.Body, resp.ContentLength, c.limits.MaxBodyBuffer)
-	if err != nil || len(bytes.TrimSpace(written)) == 0 {
-		return after, nil, true, nil
+	if err != nil {
+		written = nil
 	}
+	b.tell(&carried{resp: resp, body: written})
 	return after, written, true, nil
+}
+
+// newUpdateRider makes an Update waiting for its resource's turn a rider
+// that another Update of url may carry: its read-modify-write runs on the
+// document that Update writes, and the value mutate leaves goes to after.
+func newUpdateRider[T any](ctx context.Context, url, creds string, mutate func(*T) error, after *T) *rider {
+	u := &updateRider{url: url, ctx: ctx, done: make(chan struct{})}
+	u.derive = func(doc []byte) (next []byte, ok bool) {
+		defer func() {
+			if recover() != nil {
+				// Its own read-modify-write, alone, meets the panic on
+				// its caller's goroutine.
+				next, ok = nil, false
+			}
+		}()
+		v, body, err := derive(doc, mutate)
+		if err != nil {
+			// Derived on a state not yet written: alone, it derives again
+			// on the state the server holds.
+			return nil, false
+		}
+		*after = v
+		if body == nil {
+			return doc, true // no change there; it waits for the write all the same
+		}
+		return body, true
+	}
+	return &rider{ctx: ctx, creds: creds, out: make(chan *carried, 1), update: u}
+}
+
+// An updateBatch is the Updates that one Update's write carries.
+type updateBatch struct {
+	carried []*rider
+	sent    bool // the write may have reached the server
+}
+
+// carryUpdates claims the Updates of url waiting for the turn, read with
+// the same credentials, and runs each one's read-modify-write in turn on
+// doc, the document the holder writes: it returns doc with every change
+// that derived there. Each rider sees the changes of those before it, as
+// it would had they been written one after the other; the holder's write
+// is accepted only while the server holds the state the holder read, on
+// which they were all derived. A rider whose context is done, whose
+// deadline comes before the holder's, or whose change does not derive on
+// doc (mutate failed or panicked: on a state not yet written, that says
+// nothing) goes on alone.
+func carryUpdates(t *turn, url, creds string, deadline time.Time, doc []byte) (*updateBatch, []byte) {
+	b := &updateBatch{}
+	riders := t.claim(maxRiders, func(rd *rider) bool {
+		return rd.update != nil && rd.update.url == url && rd.creds == creds
+	})
+	for _, rd := range riders {
+		u := rd.update
+		d, ok := u.ctx.Deadline()
+		if u.ctx.Err() == nil && (!ok || !d.Before(deadline)) {
+			if next, ok := u.derive(doc); ok {
+				doc, u.included = next, true
+				b.carried = append(b.carried, rd)
+			}
+		}
+		close(u.done)
+		if !u.included {
+			rd.out <- nil
+		}
+	}
+	return b, doc
+}
+
+// carries reports whether the write carries other Updates.
+func (b *updateBatch) carries() bool { return b != nil && len(b.carried) > 0 }
+
+// sending marks the write as possibly at the server.
+func (b *updateBatch) sending() {
+	if b != nil {
+		b.sent = true
+	}
+}
+
+// tell gives each carried Update its word, once: the answer (each its own
+// copy), nil (not applied: it goes on alone), or an error (its fate is
+// unknown).
+func (b *updateBatch) tell(c *carried) {
+	if b == nil {
+		return
+	}
+	for _, rd := range b.carried {
+		rd.out <- c.copy()
+	}
+	b.carried = nil
+}
+
+// close tells the carried Updates not yet told, should the holder stop
+// early (a panic in a hook): their fate is unknown once the write may have
+// been sent.
+func (b *updateBatch) close() {
+	if !b.sent {
+		b.tell(nil)
+		return
+	}
+	b.tell(&carried{err: errors.New("the carrying update stopped before its write was answered")})
 }

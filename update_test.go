@@ -59,9 +59,12 @@ func TestUpdateConcurrentCounter(t *testing.T) {
 			wg.Wait()
 			doc, version, _ := srv.Document("ctr")
 			m := decode(t, string(doc))
-			if m["count"] != float64(mutators*each) || version != 1+mutators*each {
-				t.Errorf("document %s at version %d, want count %d at version %d", doc, version, mutators*each, 1+mutators*each)
+			// Updates waiting their turn travel together (carryUpdates):
+			// as many writes or fewer.
+			if m["count"] != float64(mutators*each) || version > 1+mutators*each {
+				t.Errorf("document %s at version %d, want count %d at version %d or less", doc, version, mutators*each, 1+mutators*each)
 			}
+			t.Logf("%d updates in %d writes", mutators*each, version-1)
 			if m["owner"] != "not modelled by counterDoc" {
 				t.Errorf("a member T does not model was lost: %s", doc)
 			}
