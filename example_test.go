@@ -260,6 +260,48 @@ func ExampleUpdate() {
 	// {"count":9,"sku":"A-1","version":2,"warehouse":"north"}
 }
 
+// Updates of one document through one client that wait their turn travel
+// together: the Update holding the turn calls each waiting one's mutate on
+// the document it writes, and one PUT carries all of them. Each caller
+// gets that PUT's answer.
+func ExampleUpdate_together() {
+	// A slow server: every read and write takes 300 ms.
+	srv := conflicttest.NewServer(conflicttest.WithFaults(conflicttest.Faults{
+		Latency: 300 * time.Millisecond,
+		Routes:  []string{"GET /documents/{id}", "PUT /documents/{id}"},
+	}))
+	defer srv.Close()
+	srv.PutDocument("stock", `{"sku":"A-1","count":10}`)
+	type stock struct {
+		SKU   string `json:"sku"`
+		Count int    `json:"count"`
+	}
+	c := conflict.New()
+
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := conflict.Update(context.Background(), c, srv.URL+"/documents/stock", func(s *stock) error {
+				s.Count--
+				return nil
+			})
+			if err != nil {
+				log.Fatal(err)
+			}
+		}()
+	}
+	wg.Wait()
+
+	fmt.Println("PUT requests:", srv.Stats().Requests["PUT /documents/{id}"])
+	doc, _, _ := srv.Document("stock")
+	fmt.Printf("%s\n", doc)
+	// Output:
+	// PUT requests: 1
+	// {"count":6,"sku":"A-1","version":2}
+}
+
 // Every process that retries the same intent sends the same key, so the
 // server creates once.
 func ExampleKeyFor() {
