@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptrace"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-conflict/conflict/internal/retry"
@@ -41,8 +44,13 @@ type call struct {
 	merges   int
 	// uncertain: a write that carried this one had an unknown outcome.
 	uncertain bool
-	stales    int
-	base      []byte // the base of the next merge, once one merge was sent
+	// lost: a send of this call may have been applied with its answer
+	// lost (a connection that failed after the request was written, a
+	// gateway error, or net/http sending a keyed request again on its own).
+	lost   bool
+	writes *atomic.Int32 // request writes of the current try, when counted (see countWrites)
+	stales int
+	base   []byte // the base of the next merge, once one merge was sent
 	// intent is the caller's own write and its base while what is sent is
 	// that write merged onto a state the client knew (mergeOntoLast): a
 	// refresh merges the intent itself onto the fresh state, which follows
@@ -176,7 +184,7 @@ func (st *call) run() (*http.Response, error) {
 			// write (it was sent on the same version); anything else
 			// refused (a 4xx, a conflict of another kind) may be another
 			// caller's doing, and this caller's own write is sent alone.
-			st.unfold()
+			st.unfold(resp)
 			refused := cf == nil && resp.StatusCode/100 == 4 || cf != nil && cf.Kind != StaleVersion
 			if refused && st.sameResource(resp) && st.canResend() == nil {
 				drain(resp)
@@ -282,7 +290,37 @@ func (st *call) send() (*http.Response, error) {
 	}
 	mayRetry := out.GetBody != nil || out.Body == nil
 	mayRetry = mayRetry && (isIdempotent(out.Method) || st.out.res.IdempotencyKey != "")
-	return retry.Do(st.sender(st.out.res.Attempts > 1), out, st.policy(), mayRetry, st.onRetry)
+	st.writes = nil
+	if replayedByTransport(out) {
+		out = st.countWrites(out)
+	}
+	resp, err := retry.Do(st.sender(st.out.res.Attempts > 1), out, st.policy(), mayRetry, st.onRetry)
+	if st.writes != nil && st.writes.Swap(0) > 1 {
+		st.lost = true
+	}
+	return resp, err
+}
+
+// replayedByTransport reports whether net/http itself sends r again,
+// unasked, when a reused connection fails after the request was written: a
+// write that carries an Idempotency-Key or X-Idempotency-Key header. An
+// answer to such a second write (a 412, say) says nothing of whether the
+// first was applied.
+func replayedByTransport(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return false
+	}
+	return r.Header["Idempotency-Key"] != nil || r.Header["X-Idempotency-Key"] != nil
+}
+
+// countWrites returns out with a trace that counts its writes in
+// st.writes: more than one in a try means net/http sent it again.
+func (st *call) countWrites(out *http.Request) *http.Request {
+	n := new(atomic.Int32)
+	st.writes = n
+	trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { n.Add(1) }}
+	return out.WithContext(httptrace.WithClientTrace(out.Context(), trace))
 }
 
 func (st *call) sender(resend bool) retry.SendFunc {
@@ -308,9 +346,28 @@ func (st *call) onRetry(r retry.Retry) (context.Context, bool) {
 	}
 	st.bound()
 	st.out.retried = true
+	if st.writes != nil && st.writes.Swap(0) > 1 || answerMayBeLost(r) {
+		st.lost = true
+	}
 	st.out.sends.Add(1)
 	st.emit(Event{Step: StepTransportRetry, Status: r.Status, Err: redactErr(r.Err), Wait: r.Wait})
 	return st.ctx, true
+}
+
+// answerMayBeLost reports whether the failed try that r retries may have
+// been applied: its request may have reached the server and its answer not
+// the client. A connection that could not be made, a 503 or a 429 say the
+// request was not handled.
+func answerMayBeLost(r retry.Retry) bool {
+	switch r.Status {
+	case 0:
+		var op *net.OpError
+		var dns *net.DNSError
+		return !(errors.As(r.Err, &op) && op.Op == "dial" || errors.As(r.Err, &dns))
+	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
+		return false
+	}
+	return true
 }
 
 // isIdempotent reports whether RFC 9110 makes method idempotent.

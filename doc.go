@@ -104,7 +104,13 @@
 // client of its own.
 // Recovery reads never follow
 // redirects, and nothing is read or re-sent on another origin. Cancellation says nothing about whether the server applied a
-// write; the idempotency key is how to find out.
+// write; the idempotency key is how to find out. A write whose answer was
+// lost is checked against the current state before anything is sent
+// again: if the state holds it, it is not sent. If the state does not, the
+// write is merged and sent, which is right when it was not applied; when
+// it was, and another writer then set back what it set, that change is
+// undone. Only an idempotency key the server honours tells the two apart.
+// [Update], which calls mutate again, stops instead.
 //
 // # Wrapping generated clients
 //

@@ -177,12 +177,19 @@ func (st *call) fold(last *snapshot) {
 	st.emit(Event{Step: StepMerge})
 }
 
-// unfold goes back to the holder's own write: the riders are told their
-// changes were not carried.
-func (st *call) unfold() {
+// unfold goes back to the holder's own write, the one carrying the others
+// answered resp, not a 2xx. The riders are told their changes were not
+// applied when the server refused the write (a 4xx, a 503) and no earlier
+// send of it may have been: each goes on alone. Otherwise their fate is
+// unknown: each goes on alone, and its recovery checks for its change.
+func (st *call) unfold(resp *http.Response) {
 	st.body, st.tmpl = st.own.body, st.own.tmpl
 	st.own = nil
 	st.merges--
+	if code := resp.StatusCode; !st.answerLost() && (code/100 == 4 || code == http.StatusServiceUnavailable) {
+		st.tell(nil)
+		return
+	}
 	st.tell(unknown)
 }
 

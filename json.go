@@ -85,3 +85,25 @@ func coversValue(d, b *jsonv.Value) bool {
 	}
 	return true
 }
+
+// holds reports whether doc holds every member of write with the same
+// value, at every depth of nested objects (members doc has beyond them
+// aside): a state in which that write, sent again, would change nothing it
+// sets.
+func holds(doc, write []byte) bool {
+	return parsePair(doc, write, func(d, w *jsonv.Value) bool { return holdsValue(d, w) })
+}
+
+func holdsValue(d, w *jsonv.Value) bool {
+	if w.Kind != jsonv.Object || d.Kind != jsonv.Object {
+		return jsonv.Equal(d, w, false)
+	}
+	for i := range w.Kids {
+		m := &w.Kids[i]
+		dv := d.Get(m.Key)
+		if dv == nil || !holdsValue(dv, &m.Value) {
+			return false
+		}
+	}
+	return true
+}

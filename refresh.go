@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-conflict/conflict/internal/retry"
+	"github.com/go-conflict/conflict/jsonmerge"
 )
 
 // staleBackoff is the base of the jittered wait before the second and later
@@ -33,7 +34,7 @@ var (
 // it, and rebuilds the request on it: the recovery for a stale version.
 func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response, *halt) {
 	if st.out.Value(updateKey{}) != nil {
-		if st.mayHaveLanded() {
+		if st.answerLost() {
 			// Update re-derives its write by calling mutate again, which
 			// would apply the change twice if an earlier send landed.
 			return nil, &halt{reason: ErrUnrecoverable, err: errMayHaveLanded}
@@ -126,7 +127,7 @@ func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response,
 			return fail(ErrUnrecoverable, errBadMerge)
 		}
 	}
-	if st.mayHaveLanded() && applied(next, theirs, fields) {
+	if st.mayHaveLanded() && landed(res, st.orig.Method, next, theirs, fields) {
 		// The current state already holds what this write meant (an
 		// earlier send of it may have committed with its answer lost):
 		// sending it again would apply it twice.
@@ -177,6 +178,12 @@ func (st *call) rebuild(next []byte, h http.Header, u *url.URL, base []byte) {
 	}
 }
 
+// answerLost reports whether a send of the write may have been applied
+// with its answer lost: its own (a transport retry after a failure that
+// does not say the request was not handled, or a resend by net/http), or
+// that of a write that carried it.
+func (st *call) answerLost() bool { return st.lost || st.uncertain }
+
 // mayHaveLanded reports whether the write may already be in the current
 // state: an earlier send of it may have committed unanswered (a transport
 // retry, or a write that carried it with an unknown outcome), or it is not
@@ -184,7 +191,24 @@ func (st *call) rebuild(next []byte, h http.Header, u *url.URL, base []byte) {
 // whose merged document the current state already holds is harmless to
 // send: the check that would spare it costs every refresh two parses.
 func (st *call) mayHaveLanded() bool {
-	return st.out.retried || st.uncertain || st.orig.Method != http.MethodPut
+	return st.out.retried || st.lost || st.uncertain || st.orig.Method != http.MethodPut
+}
+
+// landed reports whether the current state, theirs, already holds next,
+// the write about to be sent under resolution res.
+func landed(res Resolution, method string, next, theirs []byte, fields [][]string) bool {
+	switch {
+	case res == ClientWins:
+		// Every member the overwrite sets is there: sent again, it would
+		// only remove what a later write added.
+		return holds(theirs, next)
+	case method == http.MethodPatch:
+		// A merge patch that changes nothing of the state (an empty one,
+		// once rebased onto a state that holds it).
+		after, err := jsonmerge.ApplyPatch(theirs, next)
+		return err == nil && jsonEqual(after, theirs)
+	}
+	return applied(next, theirs, fields)
 }
 
 // applied reports whether theirs already holds next, version fields aside.

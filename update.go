@@ -284,7 +284,7 @@ func (u *updating[T]) once(ctx context.Context, t *turn, carry bool) (v T, answe
 	}
 	var b *updateBatch
 	if carry && t.ridden() {
-		b, body = carryUpdates(t, u.url, u.creds, u.deadline, body)
+		b, body = carryUpdates(t, u.url, u.creds, body)
 		defer b.close()
 	}
 	if body, err = applyVersions(put.Header, put.URL, body, u.vs, vals, raws); err != nil {
@@ -381,19 +381,17 @@ type updateBatch struct {
 // that derived there. Each rider sees the changes of those before it, as
 // it would had they been written one after the other; the holder's write
 // is accepted only while the server holds the state the holder read, on
-// which they were all derived. A rider whose context is done, whose
-// deadline comes before the holder's, or whose change does not derive on
-// doc (mutate failed or panicked: on a state not yet written, that says
-// nothing) goes on alone.
-func carryUpdates(t *turn, url, creds string, deadline time.Time, doc []byte) (*updateBatch, []byte) {
+// which they were all derived. A rider whose context is done, or whose
+// change does not derive on doc (mutate failed or panicked: on a state not
+// yet written, that says nothing) goes on alone.
+func carryUpdates(t *turn, url, creds string, doc []byte) (*updateBatch, []byte) {
 	b := &updateBatch{}
 	riders := t.claim(maxRiders, func(rd *rider) bool {
 		return rd.update != nil && rd.update.url == url && rd.creds == creds
 	})
 	for _, rd := range riders {
 		u := rd.update
-		d, ok := u.ctx.Deadline()
-		if u.ctx.Err() == nil && (!ok || !d.Before(deadline)) {
+		if u.ctx.Err() == nil {
 			if next, ok := u.derive(doc); ok {
 				doc, u.included = next, true
 				b.carried = append(b.carried, rd)
