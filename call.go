@@ -302,16 +302,17 @@ func (st *call) send() (*http.Response, error) {
 }
 
 // replayedByTransport reports whether net/http itself sends r again,
-// unasked, when a reused connection fails after the request was written: a
-// write that carries an Idempotency-Key or X-Idempotency-Key header. An
-// answer to such a second write (a 412, say) says nothing of whether the
-// first was applied.
+// unasked, when a reused connection fails after the request was written (a
+// write that carries an Idempotency-Key or X-Idempotency-Key header), and
+// whether that matters: for an update, an answer to the second write (a
+// 412, say) says nothing of whether the first was applied. A create's
+// recovery (adoption) needs no such count.
 func replayedByTransport(r *http.Request) bool {
 	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
-		return false
+	case http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return r.Header["Idempotency-Key"] != nil || r.Header["X-Idempotency-Key"] != nil
 	}
-	return r.Header["Idempotency-Key"] != nil || r.Header["X-Idempotency-Key"] != nil
+	return false
 }
 
 // countWrites returns out with a trace that counts its writes in
