@@ -44,11 +44,11 @@ type call struct {
 	merges   int
 	// uncertain: a write that carried this one had an unknown outcome.
 	uncertain bool
-	// lost: a send of this call may have been applied with its answer
-	// lost (a connection that failed after the request was written, a
-	// gateway error, or net/http sending a keyed request again on its own).
-	lost   bool
-	writes *atomic.Int32 // request writes of the current try, when counted (see countWrites)
+	// writes counts the request writes of the current try, and trace
+	// counts them, when net/http may send the request again on its own
+	// (see countWrites).
+	writes *atomic.Int32
+	trace  *httptrace.ClientTrace
 	stales int
 	base   []byte // the base of the next merge, once one merge was sent
 	// intent is the caller's own write and its base while what is sent is
@@ -290,13 +290,13 @@ func (st *call) send() (*http.Response, error) {
 	}
 	mayRetry := out.GetBody != nil || out.Body == nil
 	mayRetry = mayRetry && (isIdempotent(out.Method) || st.out.res.IdempotencyKey != "")
-	st.writes = nil
+	st.writes, st.trace = nil, nil
 	if replayedByTransport(out) {
 		out = st.countWrites(out)
 	}
 	resp, err := retry.Do(st.sender(st.out.res.Attempts > 1), out, st.policy(), mayRetry, st.onRetry)
 	if st.writes != nil && st.writes.Swap(0) > 1 {
-		st.lost = true
+		st.out.lost = true
 	}
 	return resp, err
 }
@@ -320,8 +320,8 @@ func replayedByTransport(r *http.Request) bool {
 func (st *call) countWrites(out *http.Request) *http.Request {
 	n := new(atomic.Int32)
 	st.writes = n
-	trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { n.Add(1) }}
-	return out.WithContext(httptrace.WithClientTrace(out.Context(), trace))
+	st.trace = &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { n.Add(1) }}
+	return out.WithContext(httptrace.WithClientTrace(out.Context(), st.trace))
 }
 
 func (st *call) sender(resend bool) retry.SendFunc {
@@ -348,10 +348,14 @@ func (st *call) onRetry(r retry.Retry) (context.Context, bool) {
 	st.bound()
 	st.out.retried = true
 	if st.writes != nil && st.writes.Swap(0) > 1 || answerMayBeLost(r) {
-		st.lost = true
+		st.out.lost = true
 	}
 	st.out.sends.Add(1)
 	st.emit(Event{Step: StepTransportRetry, Status: r.Status, Err: redactErr(r.Err), Wait: r.Wait})
+	if st.trace != nil {
+		// The retried request counts its writes too.
+		return httptrace.WithClientTrace(st.ctx, st.trace), true
+	}
 	return st.ctx, true
 }
 
@@ -462,6 +466,7 @@ func (st *call) abort(resp *http.Response, cf *Conflict, why *halt) (*http.Respo
 			e.Reason = why.reason
 		}
 	}
+	e.lost = st.answerLost()
 	res.Outcome, res.Err = Aborted, e
 	if st.tn.s != nil {
 		st.tn.s.last = nil // what the turn knew may be stale

@@ -81,6 +81,8 @@ type Error struct {
 	// Base, Ours and Theirs are the three representations of a stale write
 	// that could not be resolved, when they were known.
 	Base, Ours, Theirs []byte
+	// lost: a send of the call may have been applied, its answer lost.
+	lost bool
 }
 
 // Error describes the failure in one line: control characters in what the

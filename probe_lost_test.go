@@ -599,7 +599,7 @@ func probeRiders(c *Client, u string) int {
 // waits its turn; B then builds on the state A's answer left, without a
 // GET. mutateB runs as B's mutate; after2 says what the front does with
 // the second PUT.
-func probeSnapshotRun(t *testing.T, after2 probeAction, mutateB func(f *probeFront, d *probeCounter, call int32)) (*probeFront, error, int32) {
+func probeSnapshotRun(t *testing.T, after2 probeAction, mutateB func(f *probeFront, d *probeCounter, call int32)) (*probeFront, int32, error) {
 	t.Helper()
 	g := newProbeGate()
 	f := newProbeFront(t, func(m string, n int) probeAction {
@@ -640,7 +640,7 @@ func probeSnapshotRun(t *testing.T, after2 probeAction, mutateB func(f *probeFro
 		t.Fatalf("Update A: %v", err)
 	}
 	err := <-errB
-	return f, err, callsB.Load()
+	return f, callsB.Load(), err
 }
 
 // TestProbeUpdateSnapshotOtherWriter: between A's answer and B's PUT,
@@ -648,7 +648,7 @@ func probeSnapshotRun(t *testing.T, after2 probeAction, mutateB func(f *probeFro
 // must be stale and re-derived from a fresh read.
 func TestProbeUpdateSnapshotOtherWriter(t *testing.T) {
 	t.Parallel()
-	f, err, calls := probeSnapshotRun(t, probePass, func(f *probeFront, d *probeCounter, call int32) {
+	f, calls, err := probeSnapshotRun(t, probePass, func(f *probeFront, d *probeCounter, call int32) {
 		if call == 1 {
 			if d.Count != 1 {
 				panic(fmt.Sprintf("B saw count %d, want A's 1", d.Count))
@@ -668,7 +668,7 @@ func TestProbeUpdateSnapshotOtherWriter(t *testing.T) {
 // with its answer lost.
 func TestProbeUpdateSnapshotLost(t *testing.T) {
 	t.Parallel()
-	f, err, calls := probeSnapshotRun(t, probeDrop, func(f *probeFront, d *probeCounter, call int32) { d.Count++ })
+	f, calls, err := probeSnapshotRun(t, probeDrop, func(f *probeFront, d *probeCounter, call int32) { d.Count++ })
 	if f.drops.Load() != 1 {
 		t.Fatal("no PUT dropped")
 	}
@@ -679,7 +679,7 @@ func TestProbeUpdateSnapshotLost(t *testing.T) {
 // before commit; the retry commits.
 func TestProbeUpdateSnapshot503(t *testing.T) {
 	t.Parallel()
-	f, err, calls := probeSnapshotRun(t, probeFail, func(f *probeFront, d *probeCounter, call int32) { d.Count++ })
+	f, calls, err := probeSnapshotRun(t, probeFail, func(f *probeFront, d *probeCounter, call int32) { d.Count++ })
 	if err != nil {
 		t.Errorf("Update B: %v", err)
 	}

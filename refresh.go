@@ -127,7 +127,7 @@ func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response,
 			return fail(ErrUnrecoverable, errBadMerge)
 		}
 	}
-	if st.mayHaveLanded() && landed(res, st.orig.Method, next, theirs, fields) {
+	if st.mayHaveLanded() && landed(res, st.orig.Method, st.answerLost(), next, theirs, fields) {
 		// The current state already holds what this write meant (an
 		// earlier send of it may have committed with its answer lost):
 		// sending it again would apply it twice.
@@ -182,7 +182,7 @@ func (st *call) rebuild(next []byte, h http.Header, u *url.URL, base []byte) {
 // with its answer lost: its own (a transport retry after a failure that
 // does not say the request was not handled, or a resend by net/http), or
 // that of a write that carried it.
-func (st *call) answerLost() bool { return st.lost || st.uncertain }
+func (st *call) answerLost() bool { return st.out.lost || st.uncertain }
 
 // mayHaveLanded reports whether the write may already be in the current
 // state: an earlier send of it may have committed unanswered (a transport
@@ -191,16 +191,18 @@ func (st *call) answerLost() bool { return st.lost || st.uncertain }
 // whose merged document the current state already holds is harmless to
 // send: the check that would spare it costs every refresh two parses.
 func (st *call) mayHaveLanded() bool {
-	return st.out.retried || st.lost || st.uncertain || st.orig.Method != http.MethodPut
+	return st.out.retried || st.out.lost || st.uncertain || st.orig.Method != http.MethodPut
 }
 
 // landed reports whether the current state, theirs, already holds next,
-// the write about to be sent under resolution res.
-func landed(res Resolution, method string, next, theirs []byte, fields [][]string) bool {
+// the write about to be sent under resolution res; lost says an earlier
+// send of it may have been applied, its answer lost.
+func landed(res Resolution, method string, lost bool, next, theirs []byte, fields [][]string) bool {
 	switch {
-	case res == ClientWins:
-		// Every member the overwrite sets is there: sent again, it would
-		// only remove what a later write added.
+	case res == ClientWins && lost:
+		// Every member the overwrite sets is there: it was most likely
+		// applied, and sent again it would only remove what a later write
+		// added.
 		return holds(theirs, next)
 	case method == http.MethodPatch:
 		// A merge patch that changes nothing of the state (an empty one,

@@ -74,8 +74,12 @@ type Result struct {
 type resultCtx struct {
 	context.Context
 	res     Result
-	retried bool         // a transport retry happened
-	sends   atomic.Int32 // physical sends so far, recovery reads included
+	retried bool // a transport retry happened
+	// lost: a send of the call may have been applied with its answer lost
+	// (a connection that failed after the request was written, a gateway
+	// error, or net/http sending a keyed request again on its own).
+	lost  bool
+	sends atomic.Int32 // physical sends so far, recovery reads included
 }
 
 type resultKey struct{}

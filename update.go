@@ -42,10 +42,13 @@ var errRederive = errors.New("stale write left to Update to re-derive")
 // one's mutate, on the document it is about to write (each seeing the
 // changes of those before it), and sends them all in one PUT. A waiting
 // Update's mutate so runs on the goroutine of the Update that carries it,
-// while its own caller is blocked in Update. Each caller gets that PUT's
-// answer. If the server refuses it as stale, or with another 4xx, each
-// Update goes on alone; a mutate that fails or panics there is left out and
-// meets its error alone, on the state the server holds. The PUT, once sent,
+// while its own caller is blocked in Update; it must not end that
+// goroutine (runtime.Goexit, which t.FailNow calls). Each caller gets that
+// PUT's answer. If the server refuses it (as stale, or with another 4xx or
+// conflict) without its having been applied, each Update goes on as if
+// never carried, the carrying one alone; a mutate that fails or panics
+// there is left out and meets its error alone, on the state the server
+// holds. The PUT, once sent,
 // is not ended by one caller's cancellation, only by the time limit; if its
 // fate is unknown (no answer came), every Update in it returns an error
 // saying so. Updates whose context carries an idempotency key, or whose
@@ -307,18 +310,22 @@ func (u *updating[T]) once(ctx context.Context, t *turn, carry bool) (v T, answe
 	resp, err := c.Do(put)
 	if err != nil {
 		t.s.last = nil // what the turn knew is stale
-		if errors.Is(err, errRederive) {
+		switch {
+		case errors.Is(err, errRederive):
 			b.tell(nil) // stale, so not applied: each goes on alone
-		} else {
+		case b.carries() && refused(nil, err):
+			// Refused, perhaps for another's change: each goes on alone,
+			// this one too.
+			b.tell(nil)
+			return v, nil, false, errCarriedRefused
+		default:
 			b.tell(&carried{err: err})
 		}
 		return v, nil, false, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		if b.carries() && resp.StatusCode/100 == 4 {
-			// Refused, perhaps for another's change: each goes on alone,
-			// this one too.
+		if b.carries() && refused(resp, nil) {
 			b.tell(nil)
 			return v, nil, false, errCarriedRefused
 		}
@@ -389,7 +396,20 @@ func carryUpdates(t *turn, url, creds string, doc []byte) (*updateBatch, []byte)
 	riders := t.claim(maxRiders, func(rd *rider) bool {
 		return rd.update != nil && rd.update.url == url && rd.creds == creds
 	})
-	for _, rd := range riders {
+	i := 0
+	defer func() {
+		if i < len(riders) {
+			// A mutate ended the holder's goroutine (runtime.Goexit, as
+			// t.FailNow does): nothing was sent; every rider goes on alone.
+			for _, rd := range riders[i:] {
+				close(rd.update.done)
+				rd.out <- nil
+			}
+			b.tell(nil)
+		}
+	}()
+	for ; i < len(riders); i++ {
+		rd := riders[i]
 		u := rd.update
 		if u.ctx.Err() == nil {
 			if next, ok := u.derive(doc); ok {
@@ -403,6 +423,22 @@ func carryUpdates(t *turn, url, creds string, doc []byte) (*updateBatch, []byte)
 		}
 	}
 	return b, doc
+}
+
+// refused reports whether a write's outcome (its answer resp, or the error
+// err from Do) is a refusal that applied nothing: a 4xx, or a conflict the
+// server answered, when no earlier send of the write may have been applied
+// with its answer lost.
+func refused(resp *http.Response, err error) bool {
+	if err != nil {
+		var e *Error
+		return errors.As(err, &e) && e.Conflict != nil && !e.lost
+	}
+	if resp.StatusCode/100 != 4 || resp.Request == nil {
+		return false
+	}
+	rc, _ := resp.Request.Context().Value(resultKey{}).(*resultCtx)
+	return rc != nil && !rc.lost
 }
 
 // carries reports whether the write carries other Updates.
