@@ -250,43 +250,36 @@ func TestProbeUpdateLostAfterRederive(t *testing.T) {
 	checkCountOrErr(t, f.api, "c", 11, err, calls.Load())
 }
 
-// TestProbeUpdateReadLost: Update's GET is answered, but the answer lost.
-func TestProbeUpdateReadLost(t *testing.T) {
+// TestProbeUpdateRecovers: Update's GET is answered and the answer lost
+// (ReadLost), or its PUT is refused 503 before anything is committed and
+// the transport retry commits it (503ThenCommit): Update succeeds, once.
+func TestProbeUpdateRecovers(t *testing.T) {
 	t.Parallel()
-	f := newProbeFront(t, func(m string, n int) probeAction {
-		if m == http.MethodGet && n == 1 {
-			return probeDrop
-		}
-		return probePass
-	})
-	f.api.PutDocument("c", `{"title":"counter","count":0}`)
-	c := New()
-	var calls atomic.Int32
-	got, err := Update(context.Background(), c, f.url("c"), probeIncrement(&calls))
-	if err != nil || got.Count != 1 {
-		t.Errorf("Update = %+v, %v; want count 1", got, err)
+	for _, tc := range []struct {
+		name   string
+		method string
+		fault  probeAction
+	}{
+		{"ReadLost", http.MethodGet, probeDrop},
+		{"503ThenCommit", http.MethodPut, probeFail},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newProbeFront(t, func(m string, n int) probeAction {
+				if m == tc.method && n == 1 {
+					return tc.fault
+				}
+				return probePass
+			})
+			f.api.PutDocument("c", `{"title":"counter","count":0}`)
+			var calls atomic.Int32
+			got, err := Update(context.Background(), New(), f.url("c"), probeIncrement(&calls))
+			if err != nil || got.Count != 1 {
+				t.Errorf("Update = %+v, %v; want count 1", got, err)
+			}
+			checkCount(t, f.api, "c", 1, err, calls.Load())
+		})
 	}
-	checkCount(t, f.api, "c", 1, err, calls.Load())
-}
-
-// TestProbeUpdate503ThenCommit: the PUT is refused 503 before anything is
-// committed; the transport retry commits it.
-func TestProbeUpdate503ThenCommit(t *testing.T) {
-	t.Parallel()
-	f := newProbeFront(t, func(m string, n int) probeAction {
-		if m == http.MethodPut && n == 1 {
-			return probeFail
-		}
-		return probePass
-	})
-	f.api.PutDocument("c", `{"title":"counter","count":0}`)
-	c := New()
-	var calls atomic.Int32
-	got, err := Update(context.Background(), c, f.url("c"), probeIncrement(&calls))
-	if err != nil || got.Count != 1 {
-		t.Errorf("Update = %+v, %v; want count 1", got, err)
-	}
-	checkCount(t, f.api, "c", 1, err, calls.Load())
 }
 
 // --- 2. Do, PUT with a merge rule, and ClientWins ---------------------------
@@ -331,89 +324,52 @@ func probeCheckOnce(t *testing.T, f *probeFront, resp *http.Response, err error,
 	}
 }
 
-func TestProbeDoMergeLostFirstSend(t *testing.T) {
+// TestProbeDoMergeLost: a merged PUT through Do meets a fault at one
+// request; the document holds the write once, or the call fails.
+func TestProbeDoMergeLost(t *testing.T) {
 	t.Parallel()
-	f := newProbeFront(t, func(m string, n int) probeAction {
-		if m == http.MethodPut && n == 1 {
-			return probeDrop
-		}
-		return probePass
-	})
-	c := New(mergeRule())
-	etag := probeStaleSetup(t, f, c, false)
-	resp, _, err := probeWrite(context.Background(), c, http.MethodPut, f.url("d"), etag, oursDoc)
-	probeCheckOnce(t, f, resp, err, "x")
-}
-
-// TestProbeDoMergeLostAfterMerge: stale, merged, and the merged re-send's
-// answer is lost after it committed.
-func TestProbeDoMergeLostAfterMerge(t *testing.T) {
-	t.Parallel()
-	f := newProbeFront(t, func(m string, n int) probeAction {
-		if m == http.MethodPut && n == 2 {
-			return probeDrop
-		}
-		return probePass
-	})
-	c := New(mergeRule())
-	etag := probeStaleSetup(t, f, c, true)
-	resp, _, err := probeWrite(context.Background(), c, http.MethodPut, f.url("d"), etag, oursDoc)
-	probeCheckOnce(t, f, resp, err, "theirs")
-}
-
-// TestProbeDoMergeRefreshLost: stale, and the refresh read's answer is lost.
-func TestProbeDoMergeRefreshLost(t *testing.T) {
-	t.Parallel()
-	f := newProbeFront(t, func(m string, n int) probeAction {
-		if m == http.MethodGet && n == 2 { // the first GET is the caller's read
-			return probeDrop
-		}
-		return probePass
-	})
-	c := New(mergeRule())
-	etag := probeStaleSetup(t, f, c, true)
-	resp, _, err := probeWrite(context.Background(), c, http.MethodPut, f.url("d"), etag, oursDoc)
-	if f.drops.Load() != 1 {
-		t.Fatal("no GET was dropped")
-	}
-	probeCheckOnce(t, f, resp, err, "theirs")
-}
-
-func TestProbeDoMerge503ThenCommit(t *testing.T) {
-	t.Parallel()
-	f := newProbeFront(t, func(m string, n int) probeAction {
-		if m == http.MethodPut && n == 1 {
-			return probeFail
-		}
-		return probePass
-	})
-	c := New(mergeRule())
-	etag := probeStaleSetup(t, f, c, true)
-	resp, _, err := probeWrite(context.Background(), c, http.MethodPut, f.url("d"), etag, oursDoc)
-	probeCheckOnce(t, f, resp, err, "theirs")
-}
-
-// TestProbeDoMergeLostIdempotentRule: the endpoint's writes carry an
-// idempotency key, so net/http re-sends the PUT whose answer was lost
-// without the client knowing; the re-send is stale.
-func TestProbeDoMergeLostIdempotentRule(t *testing.T) {
-	t.Parallel()
-	f := newProbeFront(t, func(m string, n int) probeAction {
-		if m == http.MethodPut && n == 1 {
-			return probeDrop
-		}
-		return probePass
-	})
-	c := New(WithRule("PUT /documents/{id}", Rule{Merge: jsonmerge.Merge, Idempotent: true}))
-	etag := probeStaleSetup(t, f, c, false)
-	resp, _, err := probeWrite(context.Background(), c, http.MethodPut, f.url("d"), etag, oursDoc)
-	if f.drops.Load() != 1 {
-		t.Fatal("no PUT was dropped")
-	}
-	probeCheckOnce(t, f, resp, err, "x")
-	if resp != nil {
-		t.Logf("outcome %v, attempts the client counted %d, PUTs the server saw %d", ResultOf(resp).Outcome,
-			ResultOf(resp).Attempts, f.api.Stats().Requests["PUT /documents/{id}"])
+	merge := mergeRule()
+	keyed := WithRule("PUT /documents/{id}", Rule{Merge: jsonmerge.Merge, Idempotent: true})
+	for _, tc := range []struct {
+		name   string
+		method string // the faulted request: the n-th of method
+		n      int
+		fault  probeAction
+		rule   Option
+		stale  bool   // another process writes first: the PUT is stale
+		wantB  string // b in the document after
+	}{
+		// The first send commits, its answer lost.
+		{"FirstSend", http.MethodPut, 1, probeDrop, merge, false, "x"},
+		// Stale, merged, and the merged re-send's answer is lost after it
+		// committed.
+		{"AfterMerge", http.MethodPut, 2, probeDrop, merge, true, "theirs"},
+		// Stale, and the refresh read's answer is lost (the first GET is
+		// the caller's read).
+		{"RefreshRead", http.MethodGet, 2, probeDrop, merge, true, "theirs"},
+		// Stale, and the first send answered 503 before committing.
+		{"503ThenCommit", http.MethodPut, 1, probeFail, merge, true, "theirs"},
+		// The endpoint's writes carry an idempotency key, so net/http
+		// sends again, unasked, the PUT whose answer was lost; the second
+		// send is stale.
+		{"IdempotentRule", http.MethodPut, 1, probeDrop, keyed, false, "x"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newProbeFront(t, func(m string, n int) probeAction {
+				if m == tc.method && n == tc.n {
+					return tc.fault
+				}
+				return probePass
+			})
+			c := New(tc.rule)
+			etag := probeStaleSetup(t, f, c, tc.stale)
+			resp, _, err := probeWrite(context.Background(), c, http.MethodPut, f.url("d"), etag, oursDoc)
+			if tc.fault == probeDrop && f.drops.Load() != 1 {
+				t.Fatalf("%d requests dropped, want 1", f.drops.Load())
+			}
+			probeCheckOnce(t, f, resp, err, tc.wantB)
+		})
 	}
 }
 
