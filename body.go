@@ -97,6 +97,18 @@ func (b *releaseBody) Close() error {
 	return err
 }
 
+// sent returns the whole body, or nil when it cannot be read again.
+func (b *body) sent(limit int64) []byte {
+	if !b.replayable() {
+		return nil
+	}
+	data, err := b.read(limit)
+	if err != nil {
+		return nil
+	}
+	return data
+}
+
 // readAll reads r to its end, or to limit bytes, into a buffer sized by
 // size (a Content-Length; -1 when unknown), so that a body of announced
 // length takes one allocation. EOF is not an error.

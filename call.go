@@ -44,11 +44,9 @@ type call struct {
 	merges   int
 	// uncertain: a write that carried this one had an unknown outcome.
 	uncertain bool
-	// writes counts the request writes of the current try, and trace
-	// counts them, when net/http may send the request again on its own
-	// (see countWrites).
-	writes *atomic.Int32
-	trace  *httptrace.ClientTrace
+	// writes counts the request writes of the current try, when net/http
+	// may send the request again on its own (see countWrites).
+	writes *writeCounter
 	stales int
 	base   []byte // the base of the next merge, once one merge was sent
 	// intent is the caller's own write and its base while what is sent is
@@ -204,14 +202,10 @@ func (st *call) run() (*http.Response, error) {
 		if cf == nil {
 			var sent func() []byte
 			if st.c.rules.n > 0 && st.body.replayable() && st.orig.Method != http.MethodGet && st.orig.Method != http.MethodHead {
+				// Read when the answer is first used as a base; b, a copy,
+				// keeps the call itself on the stack.
 				b, limit := st.body, st.c.limits.MaxBodyBuffer
-				sent = func() []byte {
-					data, err := b.read(limit) // when the answer is first used as a base
-					if err != nil {
-						return nil
-					}
-					return data
-				}
+				sent = func() []byte { return b.sent(limit) }
 			}
 			st.c.remember(st.orig, resp, sent, st.c.limits.MaxBodyBuffer)
 			return st.done(resp), nil
@@ -290,12 +284,13 @@ func (st *call) send() (*http.Response, error) {
 	}
 	mayRetry := out.GetBody != nil || out.Body == nil
 	mayRetry = mayRetry && (isIdempotent(out.Method) || st.out.res.IdempotencyKey != "")
-	st.writes, st.trace = nil, nil
+	st.writes = nil
 	if replayedByTransport(out) {
-		out = st.countWrites(out)
+		st.writes = newWriteCounter()
+		out = out.WithContext(httptrace.WithClientTrace(out.Context(), &st.writes.trace))
 	}
 	resp, err := retry.Do(st.sender(st.out.res.Attempts > 1), out, st.policy(), mayRetry, st.onRetry)
-	if st.writes != nil && st.writes.Swap(0) > 1 {
+	if st.writes.resent() {
 		st.out.lost = true
 	}
 	return resp, err
@@ -315,14 +310,22 @@ func replayedByTransport(r *http.Request) bool {
 	return false
 }
 
-// countWrites returns out with a trace that counts its writes in
-// st.writes: more than one in a try means net/http sent it again.
-func (st *call) countWrites(out *http.Request) *http.Request {
-	n := new(atomic.Int32)
-	st.writes = n
-	st.trace = &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { n.Add(1) }}
-	return out.WithContext(httptrace.WithClientTrace(out.Context(), st.trace))
+// A writeCounter counts, through its trace, the writes of a request: more
+// than one in a try means net/http sent it again.
+type writeCounter struct {
+	n     atomic.Int32
+	trace httptrace.ClientTrace
 }
+
+func newWriteCounter() *writeCounter {
+	w := new(writeCounter)
+	w.trace.WroteRequest = func(httptrace.WroteRequestInfo) { w.n.Add(1) }
+	return w
+}
+
+// resent reports whether the try now ending was written more than once,
+// and starts the count of the next.
+func (w *writeCounter) resent() bool { return w != nil && w.n.Swap(0) > 1 }
 
 func (st *call) sender(resend bool) retry.SendFunc {
 	switch {
@@ -347,14 +350,14 @@ func (st *call) onRetry(r retry.Retry) (context.Context, bool) {
 	}
 	st.bound()
 	st.out.retried = true
-	if st.writes != nil && st.writes.Swap(0) > 1 || answerMayBeLost(r) {
+	if st.writes.resent() || answerMayBeLost(r) {
 		st.out.lost = true
 	}
 	st.out.sends.Add(1)
 	st.emit(Event{Step: StepTransportRetry, Status: r.Status, Err: redactErr(r.Err), Wait: r.Wait})
-	if st.trace != nil {
+	if st.writes != nil {
 		// The retried request counts its writes too.
-		return httptrace.WithClientTrace(st.ctx, st.trace), true
+		return httptrace.WithClientTrace(st.ctx, &st.writes.trace), true
 	}
 	return st.ctx, true
 }
@@ -548,16 +551,7 @@ func (st *call) ifMatch() string {
 }
 
 // sentBody is the body of the last send, or nil.
-func (st *call) sentBody() []byte {
-	if !st.body.replayable() {
-		return nil
-	}
-	b, err := st.body.read(st.c.limits.MaxBodyBuffer)
-	if err != nil {
-		return nil
-	}
-	return b
-}
+func (st *call) sentBody() []byte { return st.body.sent(st.c.limits.MaxBodyBuffer) }
 
 // finishWith releases what the call holds once resp's body is closed: the
 // deadline no longer applies to a response handed to the caller.

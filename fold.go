@@ -29,8 +29,8 @@ type rider struct {
 	update *updateRider
 }
 
-// An updateRider is what an [Update] waiting for its turn hands the holder:
-// the URL it writes, its context, and derive, which re-derives its change
+// An updateRider is what an [Update] waiting for its turn hands the holder
+// (its context is the rider's): the URL it writes, and derive, which re-derives its change
 // on a document and returns the document with the change (ok false: the
 // change could not be derived there, and the Update goes on alone). The
 // holder runs derive on its own goroutine while the rider waits: done is
@@ -38,7 +38,6 @@ type rider struct {
 // whether the change travels in the holder's write.
 type updateRider struct {
 	url      string
-	ctx      context.Context
 	derive   func(doc []byte) (next []byte, ok bool)
 	done     chan struct{}
 	included bool
@@ -196,10 +195,15 @@ func (st *call) unfold(resp *http.Response) {
 // tell gives each rider its word: its own copy of the answer's status and
 // headers, made here, before the holder's caller owns the answer.
 func (st *call) tell(c *carried) {
-	for _, rd := range st.riders {
+	tellRiders(st.riders, c)
+	st.riders = nil
+}
+
+// tellRiders gives each rider its word, c, each an answer of its own.
+func tellRiders(riders []*rider, c *carried) {
+	for _, rd := range riders {
 		rd.out <- c.copy()
 	}
-	st.riders = nil
 }
 
 // copy returns the word for one rider: an answer's status and headers are

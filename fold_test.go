@@ -455,18 +455,7 @@ func TestFoldRiderDeadline(t *testing.T) {
 	}
 	results := make(chan res, 3)
 	write := func(field string, hold bool) {
-		d := map[string]any{}
-		for k, v := range doc {
-			d[k] = v
-		}
-		d[field] = 1
-		body, _ := json.Marshal(d)
-		req := mustRequest(http.MethodPut, url, string(body))
-		req.Header.Set("If-Match", etag)
-		if hold {
-			req.Header.Set("X-Hold", "1")
-		}
-		resp, err := c.Do(req)
+		resp, err := putField(c, url, doc, etag, field, hold)
 		if err == nil {
 			resp.Body.Close()
 		}
@@ -611,18 +600,7 @@ func TestFoldCarriedHeaderRace(t *testing.T) {
 	var wg sync.WaitGroup
 	write := func(field string, hold bool) {
 		defer wg.Done()
-		d := map[string]any{}
-		for k, v := range doc {
-			d[k] = v
-		}
-		d[field] = 1
-		body, _ := json.Marshal(d)
-		req := mustRequest(http.MethodPut, url, string(body))
-		req.Header.Set("If-Match", etag)
-		if hold {
-			req.Header.Set("X-Hold", "1")
-		}
-		resp, err := c.Do(req)
+		resp, err := putField(c, url, doc, etag, field, hold)
 		if err != nil {
 			t.Error(err)
 			return
@@ -690,18 +668,7 @@ func TestFoldCarriedLargeAnswer(t *testing.T) {
 	}
 	results := make(chan res, 4)
 	write := func(field string, hold bool) {
-		d := map[string]any{}
-		for k, v := range doc {
-			d[k] = v
-		}
-		d[field] = 1
-		body, _ := json.Marshal(d)
-		req := mustRequest(http.MethodPut, url, string(body))
-		req.Header.Set("If-Match", etag)
-		if hold {
-			req.Header.Set("X-Hold", "1")
-		}
-		resp, err := c.Do(req)
+		resp, err := putField(c, url, doc, etag, field, hold)
 		if err != nil {
 			results <- res{field, err, 0}
 			return
@@ -732,4 +699,22 @@ func TestFoldCarriedLargeAnswer(t *testing.T) {
 			t.Errorf("%s lost", f)
 		}
 	}
+}
+
+// putField writes doc with field set to 1 through c, If-Match etag; hold
+// marks the PUT for a holdGate to hold.
+func putField(c *conflict.Client, url string, doc map[string]any, etag, field string, hold bool) (*http.Response, error) {
+	d := map[string]any{field: 1}
+	for k, v := range doc {
+		if k != field {
+			d[k] = v
+		}
+	}
+	body, _ := json.Marshal(d)
+	req := mustRequest(http.MethodPut, url, string(body))
+	req.Header.Set("If-Match", etag)
+	if hold {
+		req.Header.Set("X-Hold", "1")
+	}
+	return c.Do(req)
 }

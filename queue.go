@@ -72,8 +72,9 @@ func (t *turn) waiting() bool {
 // passes, and returns the turn; end ends it. While it waits, the write may
 // ride with the holder's (prepare, if not nil, makes it a rider): if the
 // holder's write carried it and was accepted (or, for an Update, its fate
-// is unknown), acquire returns that word and no turn. The turn is tn, filled in when it is had; with it comes the
-// word unknown if the write was carried in one the server did not accept.
+// is unknown), acquire returns that word and no turn. The turn is tn,
+// filled in when it is had; with it comes the word unknown if the write
+// was carried in one the server did not accept.
 func (q *resourceQueue) acquire(ctx context.Context, key string, deadline time.Time, prepare func() *rider, tn *turn) (*carried, error) {
 	q.mu.Lock()
 	if q.m == nil {

@@ -191,7 +191,7 @@ func (st *call) answerLost() bool { return st.out.lost || st.uncertain }
 // whose merged document the current state already holds is harmless to
 // send: the check that would spare it costs every refresh two parses.
 func (st *call) mayHaveLanded() bool {
-	return st.out.retried || st.out.lost || st.uncertain || st.orig.Method != http.MethodPut
+	return st.out.retried || st.answerLost() || st.orig.Method != http.MethodPut
 }
 
 // landed reports whether the current state, theirs, already holds next,

@@ -352,7 +352,7 @@ func (u *updating[T]) once(ctx context.Context, t *turn, carry bool) (v T, answe
 // that another Update of url may carry: its read-modify-write runs on the
 // document that Update writes, and the value mutate leaves goes to after.
 func newUpdateRider[T any](ctx context.Context, url, creds string, mutate func(*T) error, after *T) *rider {
-	u := &updateRider{url: url, ctx: ctx, done: make(chan struct{})}
+	u := &updateRider{url: url, done: make(chan struct{})}
 	u.derive = func(doc []byte) (next []byte, ok bool) {
 		defer func() {
 			if recover() != nil {
@@ -411,7 +411,7 @@ func carryUpdates(t *turn, url, creds string, doc []byte) (*updateBatch, []byte)
 	for ; i < len(riders); i++ {
 		rd := riders[i]
 		u := rd.update
-		if u.ctx.Err() == nil {
+		if rd.ctx.Err() == nil {
 			if next, ok := u.derive(doc); ok {
 				doc, u.included = next, true
 				b.carried = append(b.carried, rd)
@@ -458,9 +458,7 @@ func (b *updateBatch) tell(c *carried) {
 	if b == nil {
 		return
 	}
-	for _, rd := range b.carried {
-		rd.out <- c.copy()
-	}
+	tellRiders(b.carried, c)
 	b.carried = nil
 }
 
