@@ -29,18 +29,64 @@ type rider struct {
 	update *updateRider
 }
 
-// An updateRider is what an [Update] waiting for its turn hands the holder
-// (its context is the rider's): the URL it writes, and derive, which re-derives its change
-// on a document and returns the document with the change (ok false: the
-// change could not be derived there, and the Update goes on alone). The
-// holder runs derive on its own goroutine while the rider waits: done is
-// closed once derive has run or will not, and included says (after done)
-// whether the change travels in the holder's write.
+// An updateRider is what an [Update] waiting for its turn offers the holder
+// (its context is the rider's): the URL it writes, and a hand-off in which
+// its change is derived on the document the holder writes. The holder sends
+// that document on ask; the rider, on its own goroutine, re-derives its
+// change there (derive, which runs its mutate) and answers on reply: the
+// document with the change, or ok false (the change could not be derived
+// there, and the Update goes on alone). A rider that stops waiting (its
+// context done, its deadline passed) closes gone instead of answering.
 type updateRider struct {
-	url      string
-	derive   func(doc []byte) (next []byte, ok bool)
-	done     chan struct{}
-	included bool
+	url    string
+	derive func(doc []byte) (next []byte, ok bool)
+	ask    chan []byte  // holder to rider: at most one document
+	reply  chan derived // rider to holder: at most one answer
+	gone   chan struct{}
+}
+
+// derived is a rider's answer to the holder's ask.
+type derived struct {
+	next []byte
+	ok   bool
+}
+
+// answer re-derives the rider's change on doc, on the rider's goroutine,
+// and answers the holder. It reports whether the change travels with the
+// holder's write. A mutate that ends the goroutine (runtime.Goexit, as
+// t.FailNow does) is answered ok false on its way out, and the wait's
+// share of the turn (tn) is given back.
+func (u *updateRider) answer(doc []byte, tn *turn) bool {
+	answered := false
+	defer func() {
+		if !answered {
+			u.reply <- derived{}
+			tn.release()
+		}
+	}()
+	next, ok := u.derive(doc)
+	answered = true
+	u.reply <- derived{next, ok}
+	return ok
+}
+
+// hear is the holder's side of the hand-off: it sends doc to the rider and
+// returns the rider's answer, or ok false if the rider stopped waiting
+// without one.
+func (u *updateRider) hear(doc []byte) derived {
+	u.ask <- doc
+	select {
+	case d := <-u.reply:
+		return d
+	case <-u.gone:
+		// An answer sent before the rider left is in reply already.
+		select {
+		case d := <-u.reply:
+			return d
+		default:
+			return derived{}
+		}
+	}
 }
 
 // carried is a holder's word to a rider whose change its write carried and

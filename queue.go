@@ -95,19 +95,30 @@ func (q *resourceQueue) acquire(ctx context.Context, key string, deadline time.T
 	}
 	var rd *rider
 	var word <-chan *carried
+	var ask <-chan []byte // an Update's: the holder's document to derive on
 	if prepare != nil {
 		if rd = prepare(); rd != nil {
 			q.mu.Lock()
 			s.riders = append(s.riders, rd)
 			q.mu.Unlock()
 			word = rd.out
+			if rd.update != nil {
+				ask = rd.update.ask
+			}
 		}
 	}
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	var heard *carried // unknown, once a write carried this one unaccepted
+	included := false  // an Update's change travels in the holder's write
 	for {
 		select {
+		case doc := <-ask:
+			// The holder asks this Update to derive its change on the
+			// document it writes: mutate runs here, on the caller's own
+			// goroutine.
+			included = rd.update.answer(doc, tn)
+			ask = nil
 		case s.ch <- struct{}{}:
 			if rd != nil && !q.unride(s, rd) {
 				// Claimed: the holder's word was sent before it let go.
@@ -131,23 +142,14 @@ func (q *resourceQueue) acquire(ctx context.Context, key string, deadline time.T
 		case <-ctx.Done():
 			// Cancellation ends the wait at once; a claimed write may be
 			// at the server with the holder's, as any write cancelled in
-			// flight may be. A claimed Update first lets the holder finish
-			// running its mutate, which must not outlive the call.
-			if !q.unride(s, rd) && rd.update != nil {
-				<-rd.update.done
-			}
+			// flight may be.
+			q.leave(s, rd)
 			tn.release()
 			return nil, ctx.Err()
 		case <-t.C:
 			err := errTurn
-			if !q.unride(s, rd) {
+			if !q.leave(s, rd) && (rd.update == nil || included) {
 				err = errCarriedLate
-				if u := rd.update; u != nil {
-					<-u.done
-					if !u.included {
-						err = errTurn
-					}
-				}
 			}
 			tn.release()
 			return nil, err
@@ -173,6 +175,19 @@ func (q *resourceQueue) unride(s *slot, rd *rider) bool {
 		}
 	}
 	return true
+}
+
+// leave takes rd, which stops waiting, off its slot's riders, and reports
+// whether it was there still (not claimed by a holder). A claimed Update
+// tells the holder it is gone, so that it is not asked, or waited for.
+func (q *resourceQueue) leave(s *slot, rd *rider) bool {
+	if q.unride(s, rd) {
+		return true
+	}
+	if rd.update != nil {
+		close(rd.update.gone)
+	}
+	return false
 }
 
 // ridden reports whether writes wait to ride with the holder's.

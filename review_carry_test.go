@@ -13,7 +13,6 @@ import (
 	"net/http/httptrace"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -122,10 +121,9 @@ func TestReviewCarried409FailsOne(t *testing.T) {
 }
 
 // TestReviewRiderGoexit: a rider's mutate that calls runtime.Goexit (as
-// t.FailNow / require.* do inside a test's mutate) runs on the holder's
-// goroutine and ends it; carryUpdates must still close the rider's done
-// and send every claimed rider its word, or they wait in acquire forever,
-// whatever their deadline.
+// t.FailNow / require.* do inside a test's mutate) ends its own caller's
+// goroutine, and only that one: the holder, which handed it the document,
+// and the other rider go on, and their changes land, once each.
 func TestReviewRiderGoexit(t *testing.T) {
 	t.Parallel()
 	g := newGatedAPI(t, `{"title":"t","count":0}`)
@@ -137,14 +135,14 @@ func TestReviewRiderGoexit(t *testing.T) {
 		increment,
 	}
 	done := make([]chan struct{}, len(mutates))
-	var wg sync.WaitGroup
+	errs := make([]error, len(mutates))
+	returned := make([]bool, len(mutates))
 	for i, m := range mutates {
 		done[i] = make(chan struct{})
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
 			defer close(done[i]) // runs on Goexit too
-			Update(context.Background(), c, g.url(), m)
+			_, errs[i] = Update(context.Background(), c, g.url(), m)
+			returned[i] = true
 		}()
 		if i == 0 {
 			<-held
@@ -157,10 +155,21 @@ func TestReviewRiderGoexit(t *testing.T) {
 		select {
 		case <-done[i]:
 		case <-timeout:
-			t.Errorf("Update %d never returned (blocked past its deadline)", i)
-			return
+			t.Fatalf("Update %d never returned (blocked past its deadline)", i)
 		}
 	}
+	for i := range mutates {
+		if i == 1 {
+			if returned[i] {
+				t.Errorf("Update 1 returned (%v): its mutate's Goexit should have ended its goroutine", errs[i])
+			}
+			continue
+		}
+		if !returned[i] || errs[i] != nil {
+			t.Errorf("Update %d: returned %v, error %v; want success: another's Goexit ends only its own goroutine", i, returned[i], errs[i])
+		}
+	}
+	g.expect(t, 2, 1) // the holder's and the other rider's, in one PUT
 }
 
 // TestReviewClientWins503: a ClientWins PUT (a whole replacement) is

@@ -38,21 +38,18 @@ var errRederive = errors.New("stale write left to Update to re-derive")
 // is written.
 //
 // Updates of one resource through one client take turns, and those that
-// wait travel together: the Update whose turn it is calls each waiting
-// one's mutate, on the document it is about to write (each seeing the
-// changes of those before it), and sends them all in one PUT. A waiting
-// Update's mutate so runs on the goroutine of the Update that carries it,
-// while its own caller is blocked in Update; it must not end that
-// goroutine (runtime.Goexit, which t.FailNow calls). Each caller gets that
-// PUT's answer. If the server refuses it (as stale, or with another 4xx or
-// conflict) without its having been applied, each Update goes on as if
-// never carried, the carrying one alone; a mutate that fails or panics
-// there is left out and meets its error alone, on the state the server
-// holds. The PUT, once sent,
-// is not ended by one caller's cancellation, only by the time limit; if its
-// fate is unknown (no answer came), every Update in it returns an error
-// saying so. Updates whose context carries an idempotency key, or whose
-// version is not the ETag, travel alone.
+// wait travel together: the Update whose turn it is has each waiting one
+// call its mutate, on its own goroutine, on the document it is about to
+// write (each seeing the changes of those before it), and sends them all
+// in one PUT. Each caller gets that PUT's answer. If the server refuses it
+// (as stale, or with another 4xx or conflict) without its having been
+// applied, each Update goes on as if never carried, the carrying one
+// alone; a mutate that fails or panics on the document it was handed is
+// left out, and meets its error alone, on the state the server holds. The
+// PUT, once sent, is not ended by one caller's cancellation, only by the
+// time limit; if its fate is unknown (no answer came), every Update in it
+// returns an error saying so. Updates whose context carries an idempotency
+// key, or whose version is not the ETag, travel alone.
 //
 // Update is bounded by the client's attempts and time limits and by ctx.
 // An error from mutate is returned as it is; a conflict that is not a stale
@@ -352,12 +349,12 @@ func (u *updating[T]) once(ctx context.Context, t *turn, carry bool) (v T, answe
 // that another Update of url may carry: its read-modify-write runs on the
 // document that Update writes, and the value mutate leaves goes to after.
 func newUpdateRider[T any](ctx context.Context, url, creds string, mutate func(*T) error, after *T) *rider {
-	u := &updateRider{url: url, done: make(chan struct{})}
+	u := &updateRider{url: url, ask: make(chan []byte, 1), reply: make(chan derived, 1), gone: make(chan struct{})}
 	u.derive = func(doc []byte) (next []byte, ok bool) {
 		defer func() {
 			if recover() != nil {
 				// Its own read-modify-write, alone, meets the panic on
-				// its caller's goroutine.
+				// the state the server holds.
 				next, ok = nil, false
 			}
 		}()
@@ -383,44 +380,29 @@ type updateBatch struct {
 }
 
 // carryUpdates claims the Updates of url waiting for the turn, read with
-// the same credentials, and runs each one's read-modify-write in turn on
-// doc, the document the holder writes: it returns doc with every change
-// that derived there. Each rider sees the changes of those before it, as
-// it would had they been written one after the other; the holder's write
-// is accepted only while the server holds the state the holder read, on
-// which they were all derived. A rider whose context is done, or whose
-// change does not derive on doc (mutate failed or panicked: on a state not
-// yet written, that says nothing) goes on alone.
+// the same credentials, and has each one re-derive its change, in turn, on
+// doc, the document the holder writes (see updateRider: each runs its
+// mutate on its own goroutine while the holder waits): it returns doc with
+// every change that derived there. Each rider sees the changes of those
+// before it, as it would had they been written one after the other; the
+// holder's write is accepted only while the server holds the state the
+// holder read, on which they were all derived. A rider whose context is
+// done, or whose change does not derive on doc (mutate failed or panicked:
+// on a state not yet written, that says nothing) goes on alone.
 func carryUpdates(t *turn, url, creds string, doc []byte) (*updateBatch, []byte) {
 	b := &updateBatch{}
 	riders := t.claim(maxRiders, func(rd *rider) bool {
 		return rd.update != nil && rd.update.url == url && rd.creds == creds
 	})
-	i := 0
-	defer func() {
-		if i < len(riders) {
-			// A mutate ended the holder's goroutine (runtime.Goexit, as
-			// t.FailNow does): nothing was sent; every rider goes on alone.
-			for _, rd := range riders[i:] {
-				close(rd.update.done)
-				rd.out <- nil
-			}
-			b.tell(nil)
-		}
-	}()
-	for ; i < len(riders); i++ {
-		rd := riders[i]
-		u := rd.update
+	for _, rd := range riders {
 		if rd.ctx.Err() == nil {
-			if next, ok := u.derive(doc); ok {
-				doc, u.included = next, true
+			if d := rd.update.hear(doc); d.ok {
+				doc = d.next
 				b.carried = append(b.carried, rd)
+				continue
 			}
 		}
-		close(u.done)
-		if !u.included {
-			rd.out <- nil
-		}
+		rd.out <- nil
 	}
 	return b, doc
 }

@@ -360,10 +360,10 @@ func TestUpdateCarrierCancelled(t *testing.T) {
 	g.expect(t, 3, 1)
 }
 
-// TestUpdateRiderCancelledWhileDerived: a rider's mutate runs on the
-// carrying Update's goroutine; the rider's caller cancels meanwhile. The
-// rider's Update returns only once its mutate has returned: mutate never
-// outlives the call.
+// TestUpdateRiderCancelledWhileDerived: a rider's mutate runs, on the
+// carried document, while the rider's caller cancels. The rider's Update
+// returns only once its mutate has returned (mutate never outlives the
+// call), and the change it derived travels with the carrying write.
 func TestUpdateRiderCancelledWhileDerived(t *testing.T) {
 	t.Parallel()
 	g := newGatedAPI(t, `{"title":"t","count":0}`)
