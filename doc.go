@@ -84,33 +84,36 @@
 // with no transport retry, and a recovery that would need to send it again
 // stops with [ErrNotReplayable]. The caller's request is never modified.
 // Every loop is bounded ([Limits]: attempts, total time, each wait) and ends
-// at once when the request's context is done. A client's writes to one
-// resource (PUT, PATCH and DELETE of an endpoint with a rule, and [Update])
-// take turns, so that its own writers never make each other stale; a hook
-// or a rule's function must therefore not write that resource through the
-// same client from inside a call, or it waits for its own turn until the
-// call's time limit. PUTs of a merged endpoint that wait their turn travel
-// together: the next write carries their changes, merged in, in one request,
-// and each caller gets the answer as its own with the outcome [Merged]. Only
-// writes known to be built on the state that request is sent onto (or an
-// older one), with the same headers, are carried; a change that does not
-// merge, or a request the server does not accept, sends each write alone,
-// so that one caller's conflict or invalid change fails that caller only.
-// [Update]s that wait their turn travel together too: the holder of the
-// turn calls each one's mutate on the document it writes (see Update). The
-// request that carries others is sent with the carrying caller's context:
-// a transport that takes credentials from the request's context, rather
-// than from its headers, should serve each set of credentials through a
-// client of its own.
-// Recovery reads never follow
-// redirects, and nothing is read or re-sent on another origin. Cancellation says nothing about whether the server applied a
-// write; the idempotency key is how to find out. A write whose answer was
-// lost is checked against the current state before anything is sent
-// again: if the state holds it, it is not sent. If the state does not, the
-// write is merged and sent, which is right when it was not applied; when
-// it was, and another writer then set back what it set, that change is
-// undone. Only an idempotency key the server honours tells the two apart.
-// [Update], which calls mutate again, stops instead.
+// at once when the request's context is done.
+//
+// A client's writes to one resource (PUT, PATCH and DELETE of an endpoint
+// with a rule, and [Update]) take turns, so that its own writers never make
+// each other stale; a hook or a rule's function must therefore not write
+// that resource through the same client from inside a call, or it waits for
+// its own turn until the call's time limit. PUTs of a merged endpoint that
+// wait their turn travel together: the next write carries their changes,
+// merged in, in one request, and each caller gets the answer as its own with
+// the outcome [Merged]. Only writes known to be built on the state that
+// request is sent onto (or an older one), with the same headers, are
+// carried; a change that does not merge, or a request the server does not
+// accept, sends each write alone, so that one caller's conflict or invalid
+// change fails that caller only. [Update]s that wait their turn travel
+// together too: the holder of the turn hands each one the document it
+// writes, and each calls its mutate there, on its own goroutine (see
+// Update). The request that carries others is sent with the carrying
+// caller's context: a transport that takes credentials from the request's
+// context, rather than from its headers, should serve each set of
+// credentials through a client of its own.
+//
+// Recovery reads never follow redirects, and nothing is read or re-sent on
+// another origin. Cancellation says nothing about whether the server applied
+// a write; the idempotency key is how to find out. A write whose answer was
+// lost is checked against the current state before anything is sent again:
+// if the state holds it, it is not sent. If the state does not, the write is
+// merged and sent, which is right when it was not applied; when it was, and
+// another writer then set back what it set, that change is undone. Only an
+// idempotency key the server honours tells the two apart. [Update], which
+// calls mutate again, stops instead.
 //
 // # Wrapping generated clients
 //
