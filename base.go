@@ -95,7 +95,7 @@ func credentials(u *url.URL, h http.Header) string {
 	var names []string
 	for k := range h {
 		// An idempotency key names the intent, not the caller.
-		if credential.Is(k) && !strings.Contains(strings.ToLower(k), "idempotency") {
+		if credential.Is(k) && !credential.IsIdempotencyKey(k) {
 			names = append(names, k)
 		}
 	}
@@ -211,11 +211,16 @@ func (c *baseCache) get(key string) (data []byte, seen uint64, ok bool) {
 // poor base, bringing back in a merge what others removed). The check is
 // left to that use, which few answers meet, rather than paid by every
 // write.
-func (c *Client) remember(req *http.Request, resp *http.Response, sent func() []byte, limit int64) {
+//
+// r is the rule req matched, if any (else one that another method at its
+// URL matches is looked for).
+func (c *Client) remember(req *http.Request, r *rule, resp *http.Response, sent func() []byte, limit int64) {
 	if c.rules.n == 0 || resp.StatusCode/100 != 2 || resp.Body == nil || resp.Body == http.NoBody {
 		return
 	}
-	r := c.rules.matchAnyMethod(req)
+	if r == nil {
+		r = c.rules.matchOtherMethod(req)
+	}
 	if r == nil {
 		return
 	}
@@ -228,24 +233,40 @@ func (c *Client) remember(req *http.Request, resp *http.Response, sent func() []
 	if sent == nil && req.Method != http.MethodGet && req.Method != http.MethodHead {
 		return // a write whose body is not known: its answer cannot be checked
 	}
-	resp.Body = &teeBody{rc: resp.Body, limit: limit, done: func(data []byte) {
-		vals, _, err := readVersions(rh, data, vs)
-		if err != nil {
-			return
-		}
-		c.bases.put(cacheKey(u, h, versionKey(vals)), data, sent, seen)
-	}}
+	t := &teeBody{rc: resp.Body, limit: limit,
+		c: c, header: rh, vs: vs, u: u, reqHeader: h, sent: sent, seen: seen}
+	if n := resp.ContentLength; n > 0 && n <= limit {
+		t.buf.Grow(int(n)) // one buffer, the body's size
+	}
+	resp.Body = t
 }
 
-// teeBody hands the whole body to done once it is complete: when the reader
-// reaches its end, or when it is closed after reading a complete JSON value
-// (a json.Decoder stops before EOF). A body longer than limit is not kept.
+// teeBody keeps the whole body as a merge base (see remember) once it is
+// complete: when the reader reaches its end, or when it is closed after
+// reading a complete JSON value (a json.Decoder stops before EOF). A body
+// longer than limit is not kept.
 type teeBody struct {
 	rc    io.ReadCloser
 	buf   bytes.Buffer
 	limit int64
 	over  bool
-	done  func([]byte)
+	// What the base is kept under, and with (see baseCache.put).
+	c         *Client
+	header    http.Header // the response's
+	vs        []Version
+	u         *url.URL
+	reqHeader http.Header
+	sent      func() []byte
+	seen      uint64
+}
+
+// keep keeps data, the whole body, as a merge base.
+func (t *teeBody) keep(data []byte) {
+	vals, _, err := readVersions(t.header, data, t.vs)
+	if err != nil {
+		return
+	}
+	t.c.bases.put(cacheKey(t.u, t.reqHeader, versionKey(vals)), data, t.sent, t.seen)
 }
 
 func (t *teeBody) Read(p []byte) (int, error) {
@@ -265,19 +286,19 @@ func (t *teeBody) Read(p []byte) (int, error) {
 }
 
 func (t *teeBody) finish() {
-	if !t.over && t.done != nil {
-		t.done(t.buf.Bytes()) // handed over: nothing is written to buf again
+	if !t.over {
+		t.keep(t.buf.Bytes()) // handed over: nothing is written to buf again
 	}
-	t.done, t.over = nil, true
+	t.over = true
 }
 
 func (t *teeBody) Close() error {
-	if !t.over && t.done != nil {
+	if !t.over {
 		// A whole object or array was read (a prefix of one never parses).
 		if v, err := jsonv.Parse(t.buf.Bytes()); err == nil && (v.Kind == jsonv.Object || v.Kind == jsonv.Array) {
 			t.finish()
 		}
 	}
-	t.done, t.over = nil, true
+	t.over = true
 	return t.rc.Close()
 }

@@ -113,7 +113,8 @@ func (c *Client) do(req *http.Request, passthrough bool) (*http.Response, error)
 		st.uncertain = carried == unknown
 		defer st.tn.end()
 		defer st.tell(unknown) // whatever happens, no rider is left waiting (runs before end)
-		last := st.lastKnown()
+		var known snapshot
+		last := st.lastKnown(&known)
 		st.mergeOntoLast(last)
 		st.fold(last)
 		resp, err := st.run()
@@ -205,9 +206,12 @@ func (st *call) run() (*http.Response, error) {
 				// Read when the answer is first used as a base; b, a copy,
 				// keeps the call itself on the stack.
 				b, limit := st.body, st.c.limits.MaxBodyBuffer
-				sent = func() []byte { return b.sent(limit) }
+				sent = func() []byte {
+					b := b // a copy: b above is not addressed, and lives in the closure
+					return b.sent(limit)
+				}
 			}
-			st.c.remember(st.orig, resp, sent, st.c.limits.MaxBodyBuffer)
+			st.c.remember(st.orig, st.rule, resp, sent, st.c.limits.MaxBodyBuffer)
 			return st.done(resp), nil
 		}
 		st.out.res.Conflict = cf

@@ -12,7 +12,7 @@ var errWeakETag = errors.New("the server gave no strong entity tag (a weak, malf
 // (RFC 9110 section 8.8.3: a quoted string of visible characters), else "".
 // A weak tag, "*", an unquoted value or a list is never sent as If-Match.
 func strongETag(h http.Header) string {
-	vs := headerValues(h, "ETag")
+	vs := headerValues(h, "Etag") // the canonical spelling: found at once
 	if len(vs) != 1 {
 		return ""
 	}

@@ -295,8 +295,9 @@ func (t *turn) keep(resp *http.Response, method string, vs []Version, sentBody f
 		return
 	}
 	if data, ok := bufferBody(resp, limit); ok && covers(data, sent) {
-		s.body = data
-		t.s.last = &s
+		last := s // allocated here only: s itself stays on the stack
+		last.body = data
+		t.s.last = &last
 	}
 }
 
@@ -379,7 +380,9 @@ func (q *resourceQueue) note(key string, s snapshot) {
 // turn's snapshot, or else the recent write, whose representation is the
 // one the base cache remembered from its answer, if any (see
 // snapshot.whole; it is looked up only when needed).
-func (st *call) lastKnown() *snapshot {
+//
+// The recent write's snapshot is filled in at buf, the caller's.
+func (st *call) lastKnown(buf *snapshot) *snapshot {
 	if last := st.tn.s.last; last != nil {
 		return last
 	}
@@ -391,7 +394,8 @@ func (st *call) lastKnown() *snapshot {
 		return nil
 	}
 	s.cached = cachedAt{c: st.c, u: st.orig.URL, h: st.orig.Header, vs: st.rule.versions}
-	return &s
+	*buf = s
+	return buf
 }
 
 // cachedAt says where the base cache keeps a snapshot's representation.

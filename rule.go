@@ -244,17 +244,18 @@ func (s *ruleSet) lookup(req *http.Request) *rule {
 	return rh.r
 }
 
-// matchAnyMethod returns a rule that some method at req's URL matches: the
-// reads of such URLs are remembered as merge bases.
-func (s *ruleSet) matchAnyMethod(req *http.Request) *rule {
+// matchOtherMethod returns a rule that another method than req's matches
+// at req's URL (req's own did not): the reads of such URLs are remembered
+// as merge bases.
+func (s *ruleSet) matchOtherMethod(req *http.Request) *rule {
 	if s.n == 0 {
 		return nil
 	}
-	if r := s.match(req); r != nil {
-		return r
-	}
 	r := *req
 	for _, m := range s.methods {
+		if m == req.Method {
+			continue
+		}
 		r.Method = m
 		if found := s.lookup(&r); found != nil {
 			return found

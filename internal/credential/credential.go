@@ -4,7 +4,12 @@
 // share.
 package credential
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
 
 // words are the parts of a name that mark it as a credential.
 var words = []string{
@@ -26,11 +31,82 @@ var words = []string{
 // credential: its name contains one of the words above, in any case
 // ("Idempotency-Key" included: callers that must tell it apart do).
 func Is(name string) bool {
-	n := strings.ToLower(name)
-	for _, w := range words {
-		if strings.Contains(n, w) {
+	if v, ok := known.Load(name); ok {
+		return v.(bool)
+	}
+	is := isCredential(name)
+	if knownN.Add(1) <= maxKnown {
+		known.Store(name, is)
+	}
+	return is
+}
+
+// known remembers the answer for the first maxKnown names asked about: a
+// program's header names are few, and asked about on every request.
+var (
+	known  sync.Map // name → bool
+	knownN atomic.Int32
+)
+
+const maxKnown = 1024
+
+func isCredential(name string) bool {
+	var buf [64]byte
+	n, ok := lowerASCII(buf[:0], name)
+	if !ok {
+		// Long, or not ASCII (a query parameter may be anything): Unicode
+		// case mapping, as strings.ToLower does it.
+		l := strings.ToLower(name)
+		for _, w := range words {
+			if strings.Contains(l, w) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, w := range wordBytes {
+		if bytes.Contains(n, w) {
 			return true
 		}
 	}
 	return false
+}
+
+var wordBytes = func() [][]byte {
+	out := make([][]byte, len(words))
+	for i, w := range words {
+		out[i] = []byte(w)
+	}
+	return out
+}()
+
+// lowerASCII appends name, lower-cased, to dst, when it is ASCII and fits
+// in dst's capacity; it allocates nothing (it runs for every header of
+// every request that may be merged).
+func lowerASCII(dst []byte, name string) ([]byte, bool) {
+	if len(name) > cap(dst) {
+		return nil, false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 0x80 {
+			return nil, false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst, true
+}
+
+// IsIdempotencyKey reports whether a header of this name carries an
+// idempotency key (Idempotency-Key, X-Idempotency-Key, in any case): it
+// names an intent, not a caller.
+func IsIdempotencyKey(name string) bool {
+	var buf [64]byte
+	if n, ok := lowerASCII(buf[:0], name); ok {
+		return bytes.Contains(n, []byte("idempotency"))
+	}
+	return strings.Contains(strings.ToLower(name), "idempotency")
 }
