@@ -72,20 +72,24 @@ func (u *updateRider) answer(doc []byte, tn *turn) bool {
 
 // hear is the holder's side of the hand-off: it sends doc to the rider and
 // returns the rider's answer, or ok false if the rider stopped waiting
-// without one.
-func (u *updateRider) hear(doc []byte) derived {
+// without one, or if late (the holder's own end) comes first: a mutate
+// that blocks, perhaps on the holder's own caller, holds the holder no
+// longer than its time limit. A rider not heard is told nil, and goes on
+// alone.
+func (u *updateRider) hear(doc []byte, late <-chan struct{}) derived {
 	u.ask <- doc
 	select {
 	case d := <-u.reply:
 		return d
 	case <-u.gone:
-		// An answer sent before the rider left is in reply already.
-		select {
-		case d := <-u.reply:
-			return d
-		default:
-			return derived{}
-		}
+	case <-late:
+	}
+	// An answer sent before the rider left is in reply already.
+	select {
+	case d := <-u.reply:
+		return d
+	default:
+		return derived{}
 	}
 }
 

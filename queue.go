@@ -138,14 +138,17 @@ func (q *resourceQueue) acquire(ctx context.Context, key string, deadline time.T
 			if c != nil {
 				heard = c
 			}
-			rd, word = nil, nil // not carried: wait for the turn
+			rd, word, ask, included = nil, nil, nil, false // not carried: wait for the turn
 		case <-ctx.Done():
 			// Cancellation ends the wait at once; a claimed write may be
 			// at the server with the holder's, as any write cancelled in
-			// flight may be.
-			q.leave(s, rd)
+			// flight may be, and an Update's error says so.
+			err := ctx.Err()
+			if !q.leave(s, rd) && rd.update != nil && included {
+				err = fmt.Errorf("%w: the update travelled in another update's write, whose answer had not come; whether it was applied is unknown", err)
+			}
 			tn.release()
-			return nil, ctx.Err()
+			return nil, err
 		case <-t.C:
 			err := errTurn
 			if !q.leave(s, rd) && (rd.update == nil || included) {

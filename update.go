@@ -284,7 +284,7 @@ func (u *updating[T]) once(ctx context.Context, t *turn, carry bool) (v T, answe
 	}
 	var b *updateBatch
 	if carry && t.ridden() {
-		b, body = carryUpdates(t, u.url, u.creds, body)
+		b, body = carryUpdates(ctx, t, u.url, u.creds, body)
 		defer b.close()
 	}
 	if body, err = applyVersions(put.Header, put.URL, body, u.vs, vals, raws); err != nil {
@@ -301,6 +301,12 @@ func (u *updating[T]) once(ctx context.Context, t *turn, carry bool) (v T, answe
 		pctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), dl)
 		defer cancel()
 		put = put.WithContext(pctx)
+	}
+	if err := put.Context().Err(); err != nil {
+		// Past its time limit (or cancelled) while the others derived
+		// their changes: nothing is sent, and each goes on alone.
+		b.tell(nil)
+		return v, nil, true, err
 	}
 	sent := c.clock.Add(1)
 	b.sending()
@@ -382,21 +388,22 @@ type updateBatch struct {
 // carryUpdates claims the Updates of url waiting for the turn, read with
 // the same credentials, and has each one re-derive its change, in turn, on
 // doc, the document the holder writes (see updateRider: each runs its
-// mutate on its own goroutine while the holder waits): it returns doc with
+// mutate on its own goroutine while the holder waits, until ctx, the
+// holder's, is done): it returns doc with
 // every change that derived there. Each rider sees the changes of those
 // before it, as it would had they been written one after the other; the
 // holder's write is accepted only while the server holds the state the
 // holder read, on which they were all derived. A rider whose context is
 // done, or whose change does not derive on doc (mutate failed or panicked:
 // on a state not yet written, that says nothing) goes on alone.
-func carryUpdates(t *turn, url, creds string, doc []byte) (*updateBatch, []byte) {
+func carryUpdates(ctx context.Context, t *turn, url, creds string, doc []byte) (*updateBatch, []byte) {
 	b := &updateBatch{}
 	riders := t.claim(maxRiders, func(rd *rider) bool {
 		return rd.update != nil && rd.update.url == url && rd.creds == creds
 	})
 	for _, rd := range riders {
 		if rd.ctx.Err() == nil {
-			if d := rd.update.hear(doc); d.ok {
+			if d := rd.update.hear(doc, ctx.Done()); d.ok {
 				doc = d.next
 				b.carried = append(b.carried, rd)
 				continue
