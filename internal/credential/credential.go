@@ -36,7 +36,7 @@ func Is(name string) bool {
 	}
 	is := isCredential(name)
 	if knownN.Add(1) <= maxKnown {
-		known.Store(name, is)
+		known.Store(strings.Clone(name), is) // not a slice of a larger string kept alive
 	}
 	return is
 }
