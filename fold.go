@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 )
@@ -204,8 +205,9 @@ func (st *call) fold(last *snapshot) {
 			left = append(left, rd)
 			continue
 		}
-		next, err := st.rule.Merge(rd.base, rd.ours, doc)
-		if err != nil || !json.Valid(next) {
+		next, err := mergeOf(st.rule.Merge, rd.base, rd.ours, doc)
+		if err != nil || !soundMerge(rd.base, rd.ours, doc, next) {
+			// Its own write meets the merge's error (or panic) alone.
 			left = append(left, rd)
 			continue
 		}
@@ -224,6 +226,18 @@ func (st *call) fold(last *snapshot) {
 	t.Header, t.ContentLength = h, int64(len(doc))
 	st.body, st.tmpl = bytesBody(doc), t
 	st.emit(Event{Step: StepMerge})
+}
+
+// mergeOf calls merge for a rider's change; a panic in it is that
+// change's, and is returned as an error, so that it fails the rider alone
+// (on its own goroutine, when its own write merges) and not the holder.
+func mergeOf(merge func(base, ours, theirs []byte) ([]byte, error), base, ours, theirs []byte) (next []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			next, err = nil, fmt.Errorf("the merge function panicked: %v", p)
+		}
+	}()
+	return merge(base, ours, theirs)
 }
 
 // unfold goes back to the holder's own write, the one carrying the others

@@ -107,3 +107,72 @@ func holdsValue(d, w *jsonv.Value) bool {
 	}
 	return true
 }
+
+// soundMerge reports whether next, what a merge function returned for
+// base, ours and theirs, can be sent as the document: valid JSON; an object
+// when ours and theirs are objects; and every member neither side changed
+// (equal in base, ours and theirs, at every depth of nested objects) still
+// there, unchanged. A merge function that returns null, {} or a document
+// missing what nobody touched would otherwise write it over everyone's.
+func soundMerge(base, ours, theirs, next []byte) bool {
+	bufs := [4]*jsonv.Buffer{jsonv.GetBuffer(), jsonv.GetBuffer(), jsonv.GetBuffer(), jsonv.GetBuffer()}
+	defer func() {
+		for _, b := range bufs {
+			jsonv.PutBuffer(b)
+		}
+	}()
+	var vs [4]jsonv.Value
+	for i, doc := range [4][]byte{base, ours, theirs, next} {
+		v, err := jsonv.ParseIn(doc, bufs[i])
+		if err != nil {
+			return i != 3 && json.Valid(next) // inputs the merge itself judged; next must parse
+		}
+		vs[i] = v
+	}
+	b, o, t, n := &vs[0], &vs[1], &vs[2], &vs[3]
+	if o.Kind == jsonv.Object && t.Kind == jsonv.Object && n.Kind != jsonv.Object {
+		return false
+	}
+	return keepsUntouched(b, o, t, n)
+}
+
+// keepsUntouched reports whether n keeps what o and t agree on: every
+// member both have (not null) is in n, and one that both left as it is in
+// b (nil: no base there) is in n unchanged, at every depth of nested
+// objects. What one side added, removed or changed is the merge's call.
+func keepsUntouched(b, o, t, n *jsonv.Value) bool {
+	if o.Kind != jsonv.Object || t.Kind != jsonv.Object {
+		return true
+	}
+	if n.Kind != jsonv.Object {
+		return false
+	}
+	if b != nil && b.Kind != jsonv.Object {
+		b = nil
+	}
+	for i := range o.Kids {
+		m := &o.Kids[i]
+		ov, tv := &m.Value, t.Get(m.Key)
+		if tv == nil || ov.Kind == jsonv.Null || tv.Kind == jsonv.Null {
+			continue // one side has it, or removed it: the merge decides
+		}
+		nv := n.Get(m.Key)
+		if nv == nil {
+			return false // both sides kept it
+		}
+		var bv *jsonv.Value
+		if b != nil {
+			bv = b.Get(m.Key)
+		}
+		if bv != nil && jsonv.Equal(bv, ov, false) && jsonv.Equal(bv, tv, false) {
+			if !jsonv.Equal(bv, nv, false) {
+				return false // neither side changed it
+			}
+			continue
+		}
+		if !keepsUntouched(bv, ov, tv, nv) {
+			return false
+		}
+	}
+	return true
+}

@@ -3,7 +3,6 @@ package conflict
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -356,11 +355,8 @@ func (st *call) mergeOntoLast(last *snapshot) {
 		return
 	}
 	next, err := st.rule.Merge(base, ours, known)
-	if err != nil {
+	if err != nil || !soundMerge(base, ours, known, next) {
 		return // sent as it is: the server's answer decides
-	}
-	if !json.Valid(next) {
-		return
 	}
 	h := st.tmpl.Header.Clone()
 	setHeader(h, "If-Match", last.etag)

@@ -2,7 +2,6 @@ package conflict
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -23,7 +22,7 @@ var (
 	errManual      = errors.New("the endpoint resolves stale versions manually")
 	errStaleCreate = errors.New("a create cannot be stale")
 	errNoVersion   = errors.New("the current representation has no version")
-	errBadMerge    = errors.New("the merge function returned no valid JSON document")
+	errBadMerge    = errors.New("the merge function returned no valid JSON document, or one without members neither side changed")
 	// errMayHaveLanded stops an Update whose write was answered stale after
 	// being sent more than once: the answer to an earlier send was lost,
 	// and that send may have been applied.
@@ -123,7 +122,7 @@ func (st *call) refreshMerge(resp *http.Response, cf *Conflict) (*http.Response,
 			}
 			return fail(ErrUnrecoverable, err)
 		}
-		if !json.Valid(next) {
+		if !soundMerge(b, o, t, next) {
 			return fail(ErrUnrecoverable, errBadMerge)
 		}
 	}
