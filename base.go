@@ -36,13 +36,21 @@ func BaseFrom(ctx context.Context) ([]byte, bool) {
 
 // baseFor returns the base of the write st is sending.
 func (st *call) baseFor(ours []byte) (base []byte, seen uint64, ok bool) {
-	if st.base != nil {
-		return st.base, unordered, true
+	return st.c.baseOf(st.tmpl, st.rule, st.base, ours)
+}
+
+// baseOf is the representation req, a write of body under rule r, rests on:
+// rebuilt, the state it was rebuilt onto; else the base given with WithBase
+// in its context; else the representation the client read at its URL and
+// version.
+func (c *Client) baseOf(req *http.Request, r *rule, rebuilt, body []byte) (base []byte, seen uint64, ok bool) {
+	if rebuilt != nil {
+		return rebuilt, unordered, true
 	}
-	if b, ok := st.out.Value(baseKey{}).([]byte); ok && b != nil {
+	if b, ok := req.Context().Value(baseKey{}).([]byte); ok && b != nil {
 		return b, unordered, true
 	}
-	return st.c.remembered(st.tmpl, st.rule, ours)
+	return c.remembered(req, r, body)
 }
 
 // remembered returns the representation the client read at the URL and
@@ -84,9 +92,14 @@ func versionKey(vals []string) string { return "v:" + strings.Join(vals, "\x00")
 // cacheKey names a representation: its URL, its version, and who read it.
 // A base read with one set of credentials never serves another's write.
 func cacheKey(u *url.URL, h http.Header, version string) string {
+	return cacheURL(u) + "\x00" + version + "\x00" + credentials(u, h)
+}
+
+// cacheURL is the URL part of a cache key: no user information, no fragment.
+func cacheURL(u *url.URL) string {
 	r := *u
 	r.User, r.Fragment, r.RawFragment = nil, "", ""
-	return r.String() + "\x00" + version + "\x00" + credentials(u, h)
+	return r.String()
 }
 
 // credentials fingerprints what identifies the caller in a request: its
@@ -132,9 +145,14 @@ type baseEntry struct {
 	key  string
 	data []byte
 	seen uint64 // the client's clock once its answer had arrived; the earliest, if read again
-	// sent gives the body of the write data answered, until data is found
-	// to be the whole representation (see remember); nil for a read.
-	sent func() []byte
+	// check, for the answer to a write, tells whether data is the state
+	// that write left (see remember); it runs when data is first used as
+	// a base, then is dropped. Nil for a read, or once checked.
+	check func(data []byte) bool
+	// poisoned: two reads of this version brought different
+	// representations, so the version names no one representation and
+	// serves as no base (data is nil).
+	poisoned bool
 }
 
 func (be *baseEntry) size() int64 { return int64(len(be.key) + len(be.data)) }
@@ -147,10 +165,13 @@ func newBaseCache(max int64) *baseCache {
 	return &baseCache{max: max, lru: list.New(), m: make(map[string]*list.Element)}
 }
 
-// put remembers data, read at the client's clock seen; sent is the body of
-// the write data answered (nil for a read), checked when data is first
-// used as a base.
-func (c *baseCache) put(key string, data []byte, sent func() []byte, seen uint64) {
+// put remembers data, read at the client's clock seen; check, for the
+// answer to a write (nil for a read), is run when data is first used as a
+// base. A read that brings another representation under a version already
+// read poisons the version: a strong tag names one representation, and a
+// server that reuses one (a resource deleted and created again, its
+// counter restarted) leaves no way to tell which a write was built on.
+func (c *baseCache) put(key string, data []byte, check func([]byte) bool, seen uint64) {
 	if int64(len(data)) > c.max/4 {
 		return // one entry never crowds out the rest
 	}
@@ -159,14 +180,18 @@ func (c *baseCache) put(key string, data []byte, sent func() []byte, seen uint64
 	if e, ok := c.m[key]; ok {
 		be := e.Value.(*baseEntry)
 		c.bytes -= be.size()
-		if be.sent != nil { // else known whole already: one version is one representation
-			be.data, be.sent = data, sent
+		switch {
+		case be.poisoned:
+		case be.check != nil: // an answer not yet checked: the latest word
+			be.data, be.check = data, check
+		case check == nil && !bytes.Equal(be.data, data) && !jsonEqual(be.data, data):
+			be.data, be.poisoned = nil, true
 		}
 		be.seen = min(be.seen, seen) // it existed by the first reading
 		c.bytes += be.size()
 		c.lru.MoveToFront(e)
 	} else {
-		be := &baseEntry{key: key, data: data, seen: seen, sent: sent}
+		be := &baseEntry{key: key, data: data, seen: seen, check: check}
 		c.m[key] = c.lru.PushFront(be)
 		c.bytes += be.size()
 	}
@@ -184,37 +209,71 @@ func (c *baseCache) remove(e *list.Element) {
 
 func (c *baseCache) get(key string) (data []byte, seen uint64, ok bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	e, ok := c.m[key]
 	if !ok {
+		c.mu.Unlock()
 		return nil, unordered, false
 	}
 	be := e.Value.(*baseEntry)
-	if be.sent != nil {
-		// A write's answer, first used: a base only if it is the whole
-		// representation, an object with every member the write sent.
-		if sent := be.sent(); sent == nil || !covers(be.data, sent) {
-			c.remove(e)
-			return nil, unordered, false
-		}
-		be.sent = nil
+	data, seen, check := be.data, be.seen, be.check
+	if check == nil {
+		c.lru.MoveToFront(e)
+		c.mu.Unlock()
+		return data, seen, !be.poisoned
 	}
+	c.mu.Unlock()
+	// A write's answer, first used: a base only if it is the state the
+	// write left. The check may read the cache (the write's own base), so
+	// it runs unlocked.
+	whole := check(data)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e2, ok := c.m[key]; !ok || e2 != e || be.check == nil || !sameSlice(be.data, data) {
+		return nil, unordered, false // changed meanwhile: judged another time
+	}
+	if !whole {
+		c.remove(e)
+		return nil, unordered, false
+	}
+	be.check = nil
 	c.lru.MoveToFront(e)
-	return be.data, be.seen, true
+	return data, be.seen, true
+}
+
+// sameSlice reports whether a and b are the same bytes in memory.
+func sameSlice(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// dropURL forgets every representation read at u, whatever its version and
+// reader: the resource was deleted, and its versions may be reused.
+func (c *baseCache) dropURL(u *url.URL) {
+	r := *u
+	r.RawQuery, r.ForceQuery = "", false
+	at := cacheURL(&r) // with any query, or none
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for e := c.lru.Front(); e != nil; {
+		next := e.Next()
+		if k := e.Value.(*baseEntry).key; strings.HasPrefix(k, at+"\x00") || strings.HasPrefix(k, at+"?") {
+			c.remove(e)
+		}
+		e = next
+	}
 }
 
 // remember keeps the representation in a successful response to req, at a
 // rule's URL, as a possible merge base, as the caller reads it. The answer
-// to a write (sent is its body) serves as a base only when, at its first
-// use, it is evidently the whole representation: a JSON object with every
-// member the write sent has (a summary such as {"ok":true} would make a
-// poor base, bringing back in a merge what others removed). The check is
-// left to that use, which few answers meet, rather than paid by every
-// write.
+// to a write serves as a base only when, at its first use, check finds it
+// is evidently the state that write left (see call.answerShows): a summary
+// such as {"ok":true} would make a poor base, bringing back in a merge what
+// others removed, and an answer that does not show the write's own change
+// (the old state, another resource's) would lose it. The check is left to
+// that use, which few answers meet, rather than paid by every write.
 //
 // r is the rule req matched, if any (else one that another method at its
 // URL matches is looked for).
-func (c *Client) remember(req *http.Request, r *rule, resp *http.Response, sent func() []byte, limit int64) {
+func (c *Client) remember(req *http.Request, r *rule, resp *http.Response, check func([]byte) bool, limit int64) {
 	if c.rules.n == 0 || resp.StatusCode/100 != 2 || resp.Body == nil || resp.Body == http.NoBody {
 		return
 	}
@@ -230,11 +289,11 @@ func (c *Client) remember(req *http.Request, r *rule, resp *http.Response, sent 
 	}
 	u, h := withoutVersions(req.URL, vs), req.Header
 	seen := c.clock.Add(1) // the answer has arrived
-	if sent == nil && req.Method != http.MethodGet && req.Method != http.MethodHead {
+	if check == nil && req.Method != http.MethodGet && req.Method != http.MethodHead {
 		return // a write whose body is not known: its answer cannot be checked
 	}
 	t := &teeBody{rc: resp.Body, limit: limit,
-		c: c, header: rh, vs: vs, u: u, reqHeader: h, sent: sent, seen: seen}
+		c: c, header: rh, vs: vs, u: u, reqHeader: h, check: check, seen: seen}
 	if n := resp.ContentLength; n > 0 && n <= limit {
 		t.buf.Grow(int(n)) // one buffer, the body's size
 	}
@@ -256,7 +315,7 @@ type teeBody struct {
 	vs        []Version
 	u         *url.URL
 	reqHeader http.Header
-	sent      func() []byte
+	check     func([]byte) bool
 	seen      uint64
 }
 
@@ -266,7 +325,7 @@ func (t *teeBody) keep(data []byte) {
 	if err != nil {
 		return
 	}
-	t.c.bases.put(cacheKey(t.u, t.reqHeader, versionKey(vals)), data, t.sent, t.seen)
+	t.c.bases.put(cacheKey(t.u, t.reqHeader, versionKey(vals)), data, t.check, t.seen)
 }
 
 func (t *teeBody) Read(p []byte) (int, error) {
@@ -301,4 +360,12 @@ func (t *teeBody) Close() error {
 	}
 	t.over = true
 	return t.rc.Close()
+}
+
+// forget drops what the client knows of the resource at u, deleted by a
+// write it sent: its recent state, and every representation read there,
+// whose versions a resource created again there may reuse.
+func (c *Client) forget(u *url.URL) {
+	c.queue.forget(queueKey(u))
+	c.bases.dropURL(u)
 }

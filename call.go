@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-conflict/conflict/internal/retry"
+	"github.com/go-conflict/conflict/jsonmerge"
 )
 
 // call is the state of one call of Do or RoundTrip: request, rule, send,
@@ -201,17 +202,22 @@ func (st *call) run() (*http.Response, error) {
 			return st.abort(resp, cf, &halt{reason: ErrUnrecoverable, err: errElsewhere})
 		}
 		if cf == nil {
-			var sent func() []byte
+			var check func([]byte) bool
 			if st.c.rules.n > 0 && st.body.replayable() && st.orig.Method != http.MethodGet && st.orig.Method != http.MethodHead {
-				// Read when the answer is first used as a base; b, a copy,
-				// keeps the call itself on the stack.
-				b, limit := st.body, st.c.limits.MaxBodyBuffer
-				sent = func() []byte {
+				// Run when the answer is first used as a base; copies keep
+				// the call itself on the stack.
+				b, limit, c, tmpl, r, rebuilt := st.body, st.c.limits.MaxBodyBuffer, st.c, st.tmpl, st.rule, st.base
+				check = func(answer []byte) bool {
 					b := b // a copy: b above is not addressed, and lives in the closure
-					return b.sent(limit)
+					sent := b.sent(limit)
+					base, _, ok := c.baseOf(tmpl, r, rebuilt, sent)
+					return ok && answerShows(answer, base, sent)
 				}
 			}
-			st.c.remember(st.orig, st.rule, resp, sent, st.c.limits.MaxBodyBuffer)
+			if st.orig.Method == http.MethodDelete && resp.StatusCode/100 == 2 {
+				st.c.forget(st.tmpl.URL)
+			}
+			st.c.remember(st.orig, st.rule, resp, check, st.c.limits.MaxBodyBuffer)
 			return st.done(resp), nil
 		}
 		st.out.res.Conflict = cf
@@ -497,7 +503,7 @@ func (st *call) done(resp *http.Response) *http.Response {
 			st.stop() // the deadline no longer applies to this response's body
 		}
 		if resp.StatusCode/100 == 2 && st.sameResource(resp) {
-			st.tn.keep(resp, st.orig.Method, st.versions(), st.sentBody, st.creds(), st.ifMatch(), st.sentSeq, st.c.limits.MaxBodyBuffer)
+			st.tn.keep(resp, st.orig.Method, st.versions(), st.answerShows, st.creds(), st.ifMatch(), st.sentSeq, st.c.limits.MaxBodyBuffer)
 		} else {
 			st.tn.s.last = nil
 		}
@@ -556,6 +562,32 @@ func (st *call) ifMatch() string {
 
 // sentBody is the body of the last send, or nil.
 func (st *call) sentBody() []byte { return st.body.sent(st.c.limits.MaxBodyBuffer) }
+
+// answerShows reports whether answer, the representation the last send was
+// answered with, is evidently the state that send left (see answerShows).
+func (st *call) answerShows(answer []byte) bool {
+	sent := st.sentBody()
+	base, _, ok := st.baseFor(sent)
+	return ok && answerShows(answer, base, sent)
+}
+
+// answerShows reports whether answer, the representation a write of sent
+// onto base was answered with, is evidently the state that write left: a
+// JSON object with every member sent has (not a summary such as
+// {"ok":true}), in which every change sent makes to base is found (not the
+// old state, nor another resource's). A server may set members of its own
+// (a version, a timestamp); those the write did not change are its to set.
+func answerShows(answer, base, sent []byte) bool {
+	if sent == nil || base == nil || !covers(answer, sent) {
+		return false
+	}
+	patch, err := jsonmerge.CreatePatch(base, sent)
+	if err != nil {
+		return false
+	}
+	after, err := jsonmerge.ApplyPatch(answer, patch)
+	return err == nil && jsonEqual(after, answer)
+}
 
 // finishWith releases what the call holds once resp's body is closed: the
 // deadline no longer applies to a response handed to the caller.

@@ -281,10 +281,11 @@ func (st *call) queued() bool {
 //
 // The resource's recent state (see resourceQueue.recent) is recorded here
 // too, body aside, whether or not anyone waits.
-func (t *turn) keep(resp *http.Response, method string, vs []Version, sentBody func() []byte, creds, from string, sentAt uint64, limit int64) {
+func (t *turn) keep(resp *http.Response, method string, vs []Version, shows func(answer []byte) bool, creds, from string, sentAt uint64, limit int64) {
 	t.s.last = nil
 	etag := strongETag(resp.Header)
 	if method != http.MethodPut || !etagOnly(vs) || etag == "" {
+		t.q.forget(t.key) // the resource changed, and what it is now is not known
 		return
 	}
 	s := snapshot{etag: etag, creds: creds, from: from, sent: sentAt}
@@ -292,11 +293,7 @@ func (t *turn) keep(resp *http.Response, method string, vs []Version, sentBody f
 	if resp.Body == nil || resp.Body == http.NoBody || !t.waiting() {
 		return
 	}
-	sent := sentBody()
-	if sent == nil {
-		return
-	}
-	if data, ok := bufferBody(resp, limit); ok && covers(data, sent) {
+	if data, ok := bufferBody(resp, limit); ok && shows(data) {
 		last := s // allocated here only: s itself stays on the stack
 		last.body = data
 		t.s.last = &last
@@ -373,6 +370,13 @@ func (q *resourceQueue) note(key string, s snapshot) {
 		q.recent = make(map[string]snapshot)
 	}
 	q.recent[key] = s
+}
+
+// forget drops the resource's recent state: a write left it unknown.
+func (q *resourceQueue) forget(key string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	delete(q.recent, key)
 }
 
 // lastKnown is the state the previous write to the resource left: the

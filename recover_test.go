@@ -1015,19 +1015,37 @@ func TestBaseCacheBounded(t *testing.T) {
 	if _, seen, _ := bc.get("4"); seen != 1 {
 		t.Errorf("a version read again is stamped %d, want its first reading's 1", seen)
 	}
-	// A write's answer is a base only if it has every member the write
-	// sent; the check is made at its first use.
+	// A write's answer is a base only if it is the state the write left;
+	// the check is made at its first use.
 	wc := newBaseCache(1 << 10)
-	sent := func() []byte { return []byte(`{"a":1}`) }
-	wc.put("summary", []byte(`{"ok":true}`), sent, 1)
-	wc.put("whole", []byte(`{"a":1,"b":2}`), sent, 1)
+	check := func(answer []byte) bool { return answerShows(answer, []byte(`{"a":0,"b":2}`), []byte(`{"a":1,"b":2}`)) }
+	wc.put("summary", []byte(`{"ok":true}`), check, 1)
+	wc.put("old", []byte(`{"a":0,"b":2}`), check, 1)
+	wc.put("whole", []byte(`{"b":2,"a":1,"v":3}`), check, 1)
+	if _, _, ok := wc.get("old"); ok {
+		t.Error("an answer without the write's change served as a base")
+	}
 	if _, _, ok := wc.get("summary"); ok {
 		t.Error("a summary answer served as a base")
 	}
 	if _, _, ok := wc.get("whole"); !ok {
 		t.Error("a whole answer did not serve as a base")
 	}
-	if want := int64(len("whole") + len(`{"a":1,"b":2}`)); wc.bytes != want {
-		t.Errorf("%d bytes held after the checks, want %d (the summary gone)", wc.bytes, want)
+	if want := int64(len("whole") + len(`{"b":2,"a":1,"v":3}`)); wc.bytes != want {
+		t.Errorf("%d bytes held after the checks, want %d (the summary and the old state gone)", wc.bytes, want)
+	}
+	// A version read twice with two representations serves as no base;
+	// read twice the same (in another spelling), it does.
+	rc := newBaseCache(1 << 10)
+	rc.put("same", []byte(`{"a":1,"b":2}`), nil, 1)
+	rc.put("same", []byte(`{"b":2, "a":1}`), nil, 2)
+	rc.put("reused", []byte(`{"a":1}`), nil, 1)
+	rc.put("reused", []byte(`{"a":5}`), nil, 2)
+	rc.put("reused", []byte(`{"a":1}`), nil, 3)
+	if _, _, ok := rc.get("same"); !ok {
+		t.Error("a version read twice alike served as no base")
+	}
+	if b, _, ok := rc.get("reused"); ok {
+		t.Errorf("a version read with two representations served as a base: %s", b)
 	}
 }

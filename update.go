@@ -339,7 +339,8 @@ func (u *updating[T]) once(ctx context.Context, t *turn, carry bool) (v T, answe
 	if r := resp.Request; r == nil || r.URL == nil || sameOrigin(r.URL, put.URL) && r.URL.EscapedPath() == put.URL.EscapedPath() {
 		// An answer from elsewhere, after a redirect, says nothing of
 		// this resource.
-		t.keep(resp, http.MethodPut, u.vs, func() []byte { return body }, u.creds, put.Header.Get("If-Match"), sent, c.limits.MaxBodyBuffer)
+		shows := func(answer []byte) bool { return answerShows(answer, read, body) }
+		t.keep(resp, http.MethodPut, u.vs, shows, u.creds, put.Header.Get("If-Match"), sent, c.limits.MaxBodyBuffer)
 	} else {
 		t.s.last = nil
 	}
