@@ -102,13 +102,17 @@ func cacheURL(u *url.URL) string {
 	return r.String()
 }
 
-// credentials fingerprints what identifies the caller in a request: its
-// user information and every header that can carry a credential.
+// credentials fingerprints what identifies the caller in a request, and
+// whom it acts for: its user information, every header that can carry a
+// credential, and every header that can name a scope (a tenant, an
+// account: see credential.IsScope), under which one URL may name another
+// resource. Representations read, and writes, under different ones are
+// never merged with each other.
 func credentials(u *url.URL, h http.Header) string {
 	var names []string
 	for k := range h {
 		// An idempotency key names the intent, not the caller.
-		if credential.Is(k) && !credential.IsIdempotencyKey(k) {
+		if credential.Is(k) && !credential.IsIdempotencyKey(k) || credential.IsScope(k) {
 			names = append(names, k)
 		}
 	}

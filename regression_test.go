@@ -479,3 +479,79 @@ func TestRegressSummaryAnswerIsNoBase(t *testing.T) {
 		t.Errorf("document %s: b, removed by another process, is back", doc)
 	}
 }
+
+// TestRegressTenantHeaderSeparatesBases: one client serves two tenants of
+// an API that selects the tenant with a header, at the same URLs, and
+// numbers each tenant's versions from 1. Tenant A's read of /doc at "1"
+// must not serve as the base of tenant B's stale write on its own "1":
+// merged against A's document, B's write would bring A's members into B's
+// document, or undo B's other writer. A header naming a scope (a tenant,
+// an account) separates bases as credentials do.
+func TestRegressTenantHeaderSeparatesBases(t *testing.T) {
+	t.Parallel()
+	type doc struct {
+		body    string
+		version int
+	}
+	var mu sync.Mutex
+	docs := map[string]*doc{"A": {`{"a":"secret of A"}`, 1}, "B": {`{"b":1,"z":0}`, 1}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		d := docs[r.Header.Get("X-Tenant-ID")]
+		if d == nil {
+			http.Error(w, "no tenant", http.StatusBadRequest)
+			return
+		}
+		etag := fmt.Sprintf(`"%d"`, d.version)
+		switch r.Method {
+		case http.MethodGet:
+			w.Header().Set("ETag", etag)
+			io.WriteString(w, d.body)
+		case http.MethodPut:
+			if r.Header.Get("If-Match") != etag {
+				w.WriteHeader(http.StatusPreconditionFailed)
+				io.WriteString(w, `{"error":"version_conflict"}`)
+				return
+			}
+			body, _ := io.ReadAll(r.Body)
+			d.body, d.version = string(body), d.version+1
+			w.Header().Set("ETag", fmt.Sprintf(`"%d"`, d.version))
+			w.Write(body)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	c := New(WithRule("PUT /doc", Rule{Merge: jsonmerge.Merge}))
+	get := func(tenant string) {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/doc", nil)
+		req.Header.Set("X-Tenant-ID", tenant)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	get("A") // A's document at "1", remembered
+	mu.Lock()
+	docs["B"] = &doc{`{"b":1,"z":9}`, 2} // another writer of B's moves z; B is at "2"
+	mu.Unlock()
+	// B's caller built its write on B's "1" ({"b":1,"z":0}), read
+	// elsewhere: it sets b to 2.
+	req, _ := http.NewRequest(http.MethodPut, srv.URL+"/doc", strings.NewReader(`{"b":2,"z":0}`))
+	req.Header.Set("X-Tenant-ID", "B")
+	req.Header.Set("If-Match", `"1"`)
+	resp, err := c.Do(req)
+	if err == nil {
+		resp.Body.Close()
+	}
+	mu.Lock()
+	got := docs["B"].body
+	mu.Unlock()
+	if strings.Contains(got, "secret of A") || !strings.Contains(got, `"z":9`) {
+		t.Errorf("B's document is %s (err %v): merged against tenant A's document", got, err)
+	}
+	if !errors.Is(err, ErrNoBase) {
+		t.Errorf("B's stale write: %v, want ErrNoBase (no base read for tenant B)", err)
+	}
+}

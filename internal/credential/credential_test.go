@@ -17,6 +17,18 @@ func TestIs(t *testing.T) {
 	}
 }
 
+func TestIsScope(t *testing.T) {
+	for name, want := range map[string]bool{
+		"X-Tenant-ID": true, "Stripe-Account": true, "X-Org-Id": true, "OpenAI-Organization": true,
+		"X-Project": true, "X-Workspace-Id": true, "X-Realm": true, "Origin": false, "Accept": false,
+		"X-Request-Id": false, "traceparent": false, "Content-Type": false,
+	} {
+		if got := IsScope(name); got != want {
+			t.Errorf("IsScope(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
 func TestIsIdempotencyKey(t *testing.T) {
 	for name, want := range map[string]bool{
 		"Idempotency-Key": true, "X-Idempotency-Key": true, "idempotency-key": true,
