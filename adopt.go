@@ -153,11 +153,17 @@ func (st *call) locate(cf *Conflict) (*url.URL, error) {
 		if err != nil || loc == "" {
 			return nil, err
 		}
-		u, err := req.URL.Parse(loc)
+		ref, err := url.Parse(loc)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", errBadExisting, err)
 		}
-		return u, nil // the rule's own choice; read checks the origin
+		if hasDotSegment(ref.EscapedPath()) {
+			// Resolving would drop the dot segments silently: a server's id
+			// ("../admins/root") in the rule's URL would move the read out
+			// of where the rule means to look.
+			return nil, errOutOfPlace
+		}
+		return req.URL.ResolveReference(ref), nil // the rule's own choice; read checks the origin
 	}
 	if req.Method != http.MethodPost {
 		return req.URL, nil // a create by PUT names its resource
@@ -187,14 +193,16 @@ func (st *call) locate(cf *Conflict) (*url.URL, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", errBadExisting, err)
 		}
+		u.RawQuery = coll.RawQuery // in the request's scope (?tenant=acme)
 		return within(u, coll)
 	}
 	return nil, nil
 }
 
-// collection returns u's collection: its URL with a trailing "/", no query.
+// collection returns u's collection: its URL with a trailing "/", and its
+// query, which may name a scope (?tenant=acme) the members are in too.
 func collection(u *url.URL) *url.URL {
-	c := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	c := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
 	if !strings.HasSuffix(c.Path, "/") {
 		c.Path += "/"
 		if c.RawPath != "" {
@@ -205,27 +213,37 @@ func collection(u *url.URL) *url.URL {
 }
 
 // within returns u if it is a member of coll (same origin, its escaped path
-// strictly below coll's, with no dot segment), else errOutOfPlace.
+// strictly below coll's, with no dot segment, and coll's query: a member in
+// another scope, ?tenant=other, is not this request's), else errOutOfPlace.
 func within(u, coll *url.URL) (*url.URL, error) {
 	if !sameOrigin(u, coll) {
 		return nil, errCrossOrigin
 	}
 	p, cp := u.EscapedPath(), coll.EscapedPath()
-	if !strings.HasPrefix(p, cp) || len(p) == len(cp) {
+	if !strings.HasPrefix(p, cp) || len(p) == len(cp) || u.RawQuery != coll.RawQuery {
 		return nil, errOutOfPlace
 	}
-	// No dot segment, not even one hidden behind an escaped "/" that a
-	// server may decode before it resolves the path.
-	rest, err := url.PathUnescape(p[len(cp):])
-	if err != nil {
+	if hasDotSegment(p[len(cp):]) {
 		return nil, errOutOfPlace
+	}
+	return u, nil
+}
+
+// hasDotSegment reports whether the escaped path p has a "." or ".."
+// segment, or one hidden behind an escaped "/" or a "\" that a server may
+// decode before it resolves the path; an escape that does not decode
+// counts as one.
+func hasDotSegment(p string) bool {
+	rest, err := url.PathUnescape(p)
+	if err != nil {
+		return true
 	}
 	for _, seg := range strings.FieldsFunc(rest, func(r rune) bool { return r == '/' || r == '\\' }) {
 		if seg == "." || seg == ".." {
-			return nil, errOutOfPlace
+			return true
 		}
 	}
-	return u, nil
+	return false
 }
 
 // escapeSegments escapes each "/"-separated segment of p.

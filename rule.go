@@ -60,8 +60,11 @@ type Rule struct {
 	// returns its URL, or "" if it cannot be found. If nil, the conflict's
 	// Location (header or body) is used, then its existing id resolved
 	// under the request's collection ("POST /users" + "u_7" = "/users/u_7"),
-	// and for a create by PUT the request's own URL. A URL that leaves the
-	// request's origin or collection is not read.
+	// and for a create by PUT the request's own URL; a URL that leaves the
+	// request's origin, collection or query (a scope such as ?tenant=acme)
+	// is not read. The URL this function returns may be anywhere on the
+	// request's origin, but one with a dot segment ("/users/../admins/1",
+	// as a server's id may steer it) is not read.
 	LocateExisting func(ctx context.Context, c *Conflict, req *http.Request) (string, error)
 
 	// AdoptIf reports whether the existing resource is the one this request

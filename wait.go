@@ -19,7 +19,7 @@ func (st *call) wait(cf *Conflict) *halt {
 	l := &st.c.limits
 	d := min(cf.RetryAfter, l.MaxWait)
 	if d <= 0 {
-		d = retry.Backoff(l.BackoffMin, l.BackoffMax, st.waits)
+		d = min(retry.Backoff(l.BackoffMin, l.BackoffMax, st.waits), l.MaxWait) // MaxWait caps every wait
 	}
 	if why := st.pause(cf, d); why != nil {
 		return why
