@@ -238,16 +238,21 @@ func (st *call) run() (*http.Response, error) {
 }
 
 // ctxErr is the error of the call's context: the caller's, or the call's
-// deadline, reported as context.DeadlineExceeded.
+// time limit, errTimeLimit (a context.DeadlineExceeded that says whose).
 func (st *call) ctxErr() error {
 	if err := st.out.Err(); err != nil {
 		return err
 	}
 	if st.ctx.Err() != nil {
-		return context.DeadlineExceeded
+		return errTimeLimit
 	}
 	return nil
 }
+
+// errTimeLimit is the call's own time limit passing, told apart from the
+// caller's context's deadline by its text; errors.Is matches
+// context.DeadlineExceeded for both.
+var errTimeLimit = fmt.Errorf("%w: the call's time limit (Limits.MaxElapsed) passed", context.DeadlineExceeded)
 
 // send sends one attempt built from st.tmpl, with transport retries when it
 // is safe to send again.

@@ -555,3 +555,30 @@ func TestRegressTenantHeaderSeparatesBases(t *testing.T) {
 		t.Errorf("B's stale write: %v, want ErrNoBase (no base read for tenant B)", err)
 	}
 }
+
+// TestRegressTimeLimitSaysWhose: a recovery that runs past the call's time
+// limit returns an error that matches context.DeadlineExceeded and says it
+// was the client's MaxElapsed, not the caller's context's deadline.
+func TestRegressTimeLimitSaysWhose(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusLocked)
+			return
+		}
+		select { // the re-send is never answered in time
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(func() { close(release); srv.Close() })
+	c := New(WithLimits(Limits{MaxElapsed: 200 * time.Millisecond}))
+	req, _ := http.NewRequest(http.MethodPut, srv.URL+"/doc", strings.NewReader(`{}`))
+	_, err := c.Do(req)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "MaxElapsed") {
+		t.Errorf("err %v: want context.DeadlineExceeded, saying the client's MaxElapsed passed", err)
+	}
+}
