@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-conflict/conflict/internal/jsonv"
 	"github.com/go-conflict/conflict/internal/retry"
 	"github.com/go-conflict/conflict/jsonmerge"
 )
@@ -583,7 +584,7 @@ func (st *call) answerShows(answer []byte) bool {
 // old state, nor another resource's). A server may set members of its own
 // (a version, a timestamp); those the write did not change are its to set.
 func answerShows(answer, base, sent []byte) bool {
-	if sent == nil || base == nil || !covers(answer, sent) {
+	if sent == nil || base == nil || !coversDoc(answer, sent, true) {
 		return false
 	}
 	patch, err := jsonmerge.CreatePatch(base, sent)
@@ -591,7 +592,9 @@ func answerShows(answer, base, sent []byte) bool {
 		return false
 	}
 	after, err := jsonmerge.ApplyPatch(answer, patch)
-	return err == nil && jsonEqual(after, answer)
+	// A member the write set to null is shown as null or as absent: a merge
+	// patch cannot tell the two apart.
+	return err == nil && parsePair(after, answer, func(a, b *jsonv.Value) bool { return jsonv.Equal(a, b, true) })
 }
 
 // finishWith releases what the call holds once resp's body is closed: the

@@ -66,20 +66,27 @@ func jsonEqual(a, b []byte) bool {
 // covers reports whether doc is an object that has every member base has,
 // at every depth of nested objects: evidence that doc is a whole
 // representation of the resource base is one of, not a summary of it.
-func covers(doc, base []byte) bool {
+func covers(doc, base []byte) bool { return coversDoc(doc, base, false) }
+
+// coversDoc is covers; with nullAbsent, a member whose value in base is
+// null need not be in doc (a server may drop a member set to null).
+func coversDoc(doc, base []byte, nullAbsent bool) bool {
 	return parsePair(doc, base, func(d, b *jsonv.Value) bool {
-		return d.Kind == jsonv.Object && b.Kind == jsonv.Object && coversValue(d, b)
+		return d.Kind == jsonv.Object && b.Kind == jsonv.Object && coversValue(d, b, nullAbsent)
 	})
 }
 
-func coversValue(d, b *jsonv.Value) bool {
+func coversValue(d, b *jsonv.Value, nullAbsent bool) bool {
 	if b.Kind != jsonv.Object || d.Kind != jsonv.Object {
 		return true
 	}
 	for i := range b.Kids {
 		m := &b.Kids[i]
+		if nullAbsent && m.Value.Kind == jsonv.Null {
+			continue
+		}
 		dv := d.Get(m.Key)
-		if dv == nil || !coversValue(dv, &m.Value) {
+		if dv == nil || !coversValue(dv, &m.Value, nullAbsent) {
 			return false
 		}
 	}
