@@ -30,7 +30,8 @@
 //
 // [Journal.Do] records a write (any method but GET, HEAD, OPTIONS and
 // TRACE) with its method, URL, body, headers, idempotency key (generated
-// here for a POST that has none, so it is on disk before the first send),
+// here for a write that has none, so it is on disk before the first send,
+// and every send of the write carries it, in the client's spelling),
 // base and time; sends it through the client with that key and base; and
 // records its outcome: Applied, Rejected (a final non-2xx status), or Failed
 // (the client gave up on a conflict, with the reason). A transport error

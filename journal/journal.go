@@ -202,8 +202,8 @@ func (j *Journal) Pending(ctx context.Context) ([]Record, error) {
 // A write is recorded durably before it is sent: its method, URL and body,
 // its headers less credentials, its idempotency key and its base, and the
 // time. The key is the caller's (the idempotency header, or
-// [WithIdempotencyKey]) or, for a POST, one generated here, so that the key
-// is on disk before the first send. The base is the caller's
+// [WithIdempotencyKey]) or one generated here, so that the key is on disk
+// before the first send; every send carries it in the client's spelling. The base is the caller's
 // ([WithBase]) or, for a write with If-Match, the representation with that
 // ETag that this Journal last read (or wrote) at the same URL. Earlier
 // pending writes to the same URL are sent first, in order.
@@ -248,12 +248,20 @@ func (j *Journal) Do(req *http.Request) (*http.Response, error) {
 		Header: storedHeader(req.Header, j.cfg.keyHeader),
 		Body:   body,
 	}
+	if req.Host != "" && req.Host != req.URL.Host {
+		rec.Host = req.Host
+	}
 	rec.IdempotencyKey = headerKey(req.Header.Get(j.cfg.keyHeader))
 	if rec.IdempotencyKey == "" {
 		rec.IdempotencyKey = callerKey(ctx)
 	}
-	if rec.IdempotencyKey == "" && req.Method == http.MethodPost {
-		rec.IdempotencyKey = uuid.NewString() // as the client makes its own keys: a random UUID
+	if rec.IdempotencyKey == "" {
+		// Every write gets a key on disk before its first send, so that a
+		// replay is the same request to a server that honours keys: not
+		// only a create, but a PATCH, or a write whose rule has the client
+		// make a key of its own (which no replay could know). A random
+		// UUID, as the client makes its own.
+		rec.IdempotencyKey = uuid.NewString()
 	}
 	rec.Base = callerBase(ctx)
 	if rec.Base == nil {
@@ -275,6 +283,10 @@ func (j *Journal) Do(req *http.Request) (*http.Response, error) {
 	}
 
 	out := req.Clone(sendContext(ctx, rec.IdempotencyKey, rec.Base))
+	// The key goes out as every replay sends it, in the client's spelling
+	// (a caller's quoted "k" and a replay's bare k are two keys to a
+	// server that compares them as sent).
+	delKey(out.Header, j.cfg.keyHeader)
 	setBody(out, body)
 	resp, rep := j.send(ctx, rec, out)
 	if rep.State == Pending {
@@ -312,7 +324,11 @@ func isTransport(err error) bool {
 // sendEarlier sends the pending intents on rec's URL recorded before rec,
 // in order. It returns ErrBlocked (wrapping the cause) if one stays pending.
 func (j *Journal) sendEarlier(ctx context.Context, rec *Record) error {
-	for _, e := range j.earlier(rec) {
+	earlier, err := j.earlier(ctx, rec)
+	if err != nil {
+		return fmt.Errorf("%w: listing the earlier writes to the URL: %w", ErrBlocked, err)
+	}
+	for _, e := range earlier {
 		_, rep := j.send(ctx, e, nil)
 		if rep.State == Pending {
 			return fmt.Errorf("%w: intent %s: %w", ErrBlocked, e.ID, rep.Err)
@@ -321,19 +337,23 @@ func (j *Journal) sendEarlier(ctx context.Context, rec *Record) error {
 	return nil
 }
 
-// earlier lists the pending intents on rec's URL with a smaller Seq.
-func (j *Journal) earlier(rec *Record) []*Record {
+// earlier lists the pending intents on rec's URL with a smaller Seq, from
+// the Store: other Journals (replicas) sharing it may have recorded them,
+// and theirs must go first too.
+func (j *Journal) earlier(ctx context.Context, rec *Record) ([]*Record, error) {
 	key := j.cfg.order(rec)
-	j.mu.Lock()
-	defer j.mu.Unlock()
+	all, err := j.store.Pending(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []*Record
-	for _, r := range j.index {
-		if j.cfg.order(r) == key && r.Seq < rec.Seq {
+	for i := range all {
+		if r := &all[i]; j.cfg.order(r) == key && r.Seq < rec.Seq {
 			out = append(out, r)
 		}
 	}
 	slices.SortFunc(out, func(a, b *Record) int { return cmpSeq(a.Seq, b.Seq) })
-	return out
+	return out, nil
 }
 
 // send sends one intent: out if given (the caller's own request, at the
@@ -357,7 +377,9 @@ func (j *Journal) send(ctx context.Context, rec *Record, out *http.Request) (*ht
 			return nil, rep
 		}
 	}
+	stop := j.holdClaim(rec.ID)
 	resp, err := j.client.Do(out)
+	stop()
 	if err != nil {
 		a, ok := asAbort(err)
 		if !ok {
@@ -384,6 +406,16 @@ func (j *Journal) send(ctx context.Context, rec *Record, out *http.Request) (*ht
 		o.State = Rejected
 		o.Reason = fmt.Sprintf("the server answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 		rep.Reason = o.Reason
+	} else if code, moved := redirectedAway(resp, rec.Method); moved {
+		// The 2xx answers the GET a redirect turned the write into: the
+		// write itself was answered with the redirect. Only 303 See Other
+		// says it was handled.
+		o.Status = code
+		if code != http.StatusSeeOther {
+			o.State = Rejected
+			o.Reason = fmt.Sprintf("the server answered %d %s, and the write was not sent on", code, http.StatusText(code))
+			rep.Reason = o.Reason
+		}
 	}
 	if derr := j.done(rec, o); derr != nil {
 		drainClose(resp)
@@ -418,4 +450,54 @@ func later(status int) bool {
 		return true
 	}
 	return false
+}
+
+// redirectedAway reports whether resp answers a request that a redirect
+// made of a write of method (net/http turns a write answered 301, 302 or
+// 303 into a GET), and the status of the redirect the write itself got.
+func redirectedAway(resp *http.Response, method string) (int, bool) {
+	r := resp.Request
+	if r == nil || r.Method == method {
+		return 0, false
+	}
+	code := 0
+	for ; r != nil && r.Response != nil; r = r.Response.Request {
+		code = r.Response.StatusCode // back to the first redirect
+		if r.Response.Request != nil && r.Response.Request.Method == method {
+			break
+		}
+	}
+	return code, true
+}
+
+// holdClaim renews the claim on intent id while its send runs, so that no
+// other replica claims it when the lease passes mid-send and sends it, or
+// a later write to its URL, while this send may still land. It returns the
+// function that stops the renewals.
+func (j *Journal) holdClaim(id string) (stop func()) {
+	every := j.cfg.lease / 3
+	if every <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				// A failed renewal leaves the claim to run out: the send
+				// goes on, as any send past its lease would.
+				_, _ = j.store.Claim(context.Background(), id, j.cfg.owner, j.cfg.lease)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
 }

@@ -24,13 +24,16 @@ type Record struct {
 	// credential.
 	Method string `json:"method"`
 	URL    string `json:"url"`
+	// Host is the request's Host when it is not the URL's (a virtual
+	// host the request was sent to by address); "" otherwise.
+	Host string `json:"host,omitempty"`
 	// Header holds the request's headers less credentials, hop-by-hop
 	// headers and the idempotency key header.
 	Header http.Header `json:"header,omitempty"`
 	// Body is the whole request body; nil for none.
 	Body []byte `json:"body,omitempty"`
 	// IdempotencyKey is the key every send of this intent carries, fixed
-	// before the first send: the caller's, or generated for a create.
+	// before the first send: the caller's, or generated for the write.
 	IdempotencyKey string `json:"idempotency_key,omitempty"`
 	// Base is the representation the write was built on, against which a
 	// stale write is merged; nil if unknown.

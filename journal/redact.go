@@ -43,17 +43,25 @@ func storedURL(u *url.URL) string {
 	r := *u
 	r.User, r.Fragment, r.RawFragment = nil, "", ""
 	if r.RawQuery != "" {
-		q := r.Query()
-		drop := false
-		for name := range q {
-			if IsCredential(name) {
-				q.Del(name)
-				drop = true
-			}
-		}
-		if drop {
-			r.RawQuery = q.Encode()
-		}
+		r.RawQuery = withoutCredentials(r.RawQuery)
 	}
 	return r.String()
+}
+
+// withoutCredentials returns the raw query q without its pairs whose names
+// are credentials; every other pair is kept as it is, in its place (a
+// parsed and encoded query would reorder them, and drop a pair with a ";").
+func withoutCredentials(q string) string {
+	pairs := strings.Split(q, "&")
+	kept := pairs[:0]
+	for _, p := range pairs {
+		name, _, _ := strings.Cut(p, "=")
+		if n, err := url.QueryUnescape(name); err == nil {
+			name = n
+		}
+		if !IsCredential(name) {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, "&")
 }

@@ -2,7 +2,6 @@ package journal
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -103,7 +102,9 @@ func (j *Journal) replayURL(ctx context.Context, recs []Record, g []int, reports
 		resp, rep := j.send(ctx, rec, nil)
 		drainClose(resp)
 		reports[i] = rep
-		if rep.State == Pending && !errors.Is(rep.Err, ErrClaimed) {
+		if rep.State == Pending {
+			// Left pending, or claimed by another replica that is sending
+			// it: a later write to the URL sent now would land before it.
 			blocked = fmt.Errorf("%w: intent %s: %w", ErrBlocked, rec.ID, rep.Err)
 		}
 	}

@@ -22,6 +22,9 @@ func rebuild(ctx context.Context, rec *Record) (*http.Request, error) {
 	if req.Header == nil {
 		req.Header = http.Header{}
 	}
+	if rec.Host != "" {
+		req.Host = rec.Host
+	}
 	setBody(req, rec.Body)
 	return req, nil
 }
@@ -86,4 +89,13 @@ func newID() string {
 	var b [16]byte
 	rand.Read(b[:]) //nolint:errcheck // crypto/rand.Read never fails (Go 1.24); before, on no supported platform
 	return hex.EncodeToString(b[:])
+}
+
+// delKey removes every spelling of the header name from h.
+func delKey(h http.Header, name string) {
+	for k := range h {
+		if strings.EqualFold(k, name) {
+			delete(h, k)
+		}
+	}
 }

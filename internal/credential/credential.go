@@ -29,8 +29,11 @@ var words = []string{
 
 // Is reports whether a header or query parameter of this name can carry a
 // credential: its name contains one of the words above, in any case
-// ("Idempotency-Key" included: callers that must tell it apart do).
-func Is(name string) bool { return credentials.is(name) }
+// ("Idempotency-Key" included: callers that must tell it apart do), or it
+// is "sig" (the signature of an Azure shared access signature URL).
+func Is(name string) bool {
+	return credentials.is(name) || strings.EqualFold(name, "sig")
+}
 
 // IsScope reports whether a header of this name can say whom or what a
 // request acts for beside its credentials (a tenant, an account, an
