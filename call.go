@@ -22,6 +22,7 @@ type call struct {
 	c           *Client
 	id          uint64 // the CallID of its events, 0 until the first
 	passthrough bool   // through RoundTrip: no redirects, an abort returns the response
+	noRedirects bool   // the library's own request: no redirect is followed
 	orig        *http.Request
 	tmpl        *http.Request // what the next send is built from
 	rule        *rule
@@ -74,14 +75,25 @@ type halt struct {
 	base, ours, theirs []byte
 }
 
-func (c *Client) do(req *http.Request, passthrough bool) (*http.Response, error) {
+// How a call sends: as Do (the caller's client follows redirects), as
+// RoundTrip (the outer client does), or as the library's own request
+// (Update's reads and writes), which follows none: a redirected read is
+// not the resource's, and a write re-sent elsewhere is not this one.
+const (
+	sendCaller = iota
+	sendPassthrough
+	sendOwn
+)
+
+func (c *Client) do(req *http.Request, mode int) (*http.Response, error) {
+	passthrough := mode == sendPassthrough
 	if req == nil || req.URL == nil {
 		if req != nil && req.Body != nil {
 			req.Body.Close()
 		}
 		return nil, errors.New("conflict: nil request or URL")
 	}
-	st := &call{c: c, passthrough: passthrough, orig: req}
+	st := &call{c: c, passthrough: passthrough, noRedirects: mode == sendOwn, orig: req}
 	st.rule = c.rules.match(req)
 	b, err := replayBodyOf(req, c.limits.MaxBodyBuffer)
 	if err != nil {
@@ -347,6 +359,8 @@ func (st *call) sender(resend bool) retry.SendFunc {
 	switch {
 	case st.passthrough:
 		return st.c.transport.RoundTrip
+	case st.noRedirects:
+		return st.c.reader.Do
 	case resend:
 		return st.c.resend.Do
 	}

@@ -134,7 +134,7 @@ func sameOriginRedirects(next func(*http.Request, []*http.Request) error) func(*
 // once, never retried.
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	c.init()
-	return c.do(req, false)
+	return c.do(req, sendCaller)
 }
 
 // RoundTrip implements [http.RoundTripper] with the same recoveries as Do,
@@ -147,7 +147,7 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 // the [*Error].
 func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.init()
-	return c.do(req, true)
+	return c.do(req, sendPassthrough)
 }
 
 // StandardClient returns an *http.Client that sends through c, for code

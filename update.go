@@ -29,8 +29,9 @@ var errRederive = errors.New("stale write left to Update to re-derive")
 // the write is stale, Update reads again and calls mutate again on the
 // fresh state: it re-derives the intent rather than re-sending old bytes,
 // so mutate must be safe to call more than once. It returns the
-// representation the server answered the write with (or the mutated value
-// when the server answered without a body).
+// representation the server answered the write with, when that is
+// evidently the state the write left (it shows the change); else (no body,
+// a summary such as {"ok":true}) the mutated value.
 //
 // Members of the representation that T does not model are kept, at every
 // depth: the write is the representation read, with the changes mutate made
@@ -195,6 +196,11 @@ func answerOr[T any](answer []byte, v T) T {
 // the server spells "Title" is the one T calls "title"), or nil when mutate
 // changed nothing.
 func derive[T any](read []byte, mutate func(*T) error) (after T, body []byte, err error) {
+	if bytes.Equal(bytes.TrimSpace(read), []byte("null")) {
+		// It decodes into any T, as T's zero value: writing that back
+		// would invent what the server never held.
+		return after, nil, &decodeError{errors.New("the representation is null")}
+	}
 	if err := json.Unmarshal(read, &after); err != nil {
 		return after, nil, &decodeError{err}
 	}
@@ -250,7 +256,7 @@ func (u *updating[T]) once(ctx context.Context, t *turn, carry bool) (v T, answe
 		// the next attempt reads.
 		read, header = last.body, http.Header{"Etag": {last.etag}}
 	} else {
-		resp, err := c.Do(req)
+		resp, err := c.do(req, sendOwn)
 		if err != nil {
 			return v, nil, true, err
 		}
@@ -310,7 +316,7 @@ func (u *updating[T]) once(ctx context.Context, t *turn, carry bool) (v T, answe
 	}
 	sent := c.clock.Add(1)
 	b.sending()
-	resp, err := c.Do(put)
+	resp, err := c.do(put, sendOwn)
 	if err != nil {
 		t.s.last = nil // what the turn knew is stale
 		switch {
@@ -345,7 +351,10 @@ func (u *updating[T]) once(ctx context.Context, t *turn, carry bool) (v T, answe
 		t.s.last = nil
 	}
 	written, err := readAll(resp.Body, resp.ContentLength, c.limits.MaxBodyBuffer)
-	if err != nil {
+	if err != nil || !answerShows(written, read, body) {
+		// No answer, or not evidently the state this write left (a
+		// summary such as {"ok":true}, the old state): each Update returns
+		// its own mutated value, not a T decoded from it.
 		written = nil
 	}
 	b.tell(&carried{resp: resp, body: written})

@@ -165,6 +165,9 @@ func (m *merger) lookup(x *jsonv.Index, v *jsonv.Value, key string, hint int) *j
 // whose base and theirs arrays correspond by position: an element's
 // members the type does not model are kept where ours changed the element.
 func (m *merger) positional(b, o, t *jsonv.Value) bool {
+	if moved(b, o) {
+		return m.aligned(b, o, t)
+	}
 	m.out = append(m.out, '[')
 	n := 0
 	for i := range o.Kids {
@@ -173,6 +176,73 @@ func (m *merger) positional(b, o, t *jsonv.Value) bool {
 			bi, ti = &b.Kids[i].Value, &t.Kids[i].Value
 		}
 		n = m.mergeElement(n, i, bi, &o.Kids[i].Value, ti)
+	}
+	m.out = append(m.out, ']')
+	return true
+}
+
+// moved reports whether ours (o) is not the view (b) edited in place: a
+// different length, or an element of the view found at another place.
+func moved(b, o *jsonv.Value) bool {
+	if len(o.Kids) != len(b.Kids) {
+		return true
+	}
+	for i := range o.Kids {
+		if jsonv.Equal(&o.Kids[i].Value, &b.Kids[i].Value, false) {
+			continue
+		}
+		for j := range b.Kids {
+			if j != i && jsonv.Equal(&o.Kids[i].Value, &b.Kids[j].Value, false) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// aligned merges an array whose elements ours (o) added, removed or moved:
+// each element of ours that is an element of the view (b) is written as the
+// document's element there (t, with the members the view does not show);
+// the others, added or changed, as ours. When an element of ours is not in
+// the view while one of the view, with members it does not show, is not in
+// ours, that one may have been changed rather than removed, and writing
+// ours would drop what it does not show: the merge fails (ErrConflict),
+// whatever the policy.
+func (m *merger) aligned(b, o, t *jsonv.Value) bool {
+	used := make([]bool, len(b.Kids))
+	from := make([]int, len(o.Kids))
+	unmatched := false
+	for i := range o.Kids {
+		from[i] = -1
+		for j := range b.Kids {
+			if !used[j] && jsonv.Equal(&o.Kids[i].Value, &b.Kids[j].Value, false) {
+				used[j], from[i] = true, j
+				break
+			}
+		}
+		unmatched = unmatched || from[i] < 0
+	}
+	if unmatched {
+		for j := range b.Kids {
+			if !used[j] && !jsonv.Equal(&b.Kids[j].Value, &t.Kids[j].Value, false) {
+				if m.err == nil {
+					m.err = fmt.Errorf("jsonmerge: at %q, elements were added or changed while others moved or went: which element changed, and what it held that the view does not show, cannot be told: %w",
+						jsonv.FormatPointer(m.path), ErrConflict)
+				}
+				return m.write(t)
+			}
+		}
+	}
+	m.out = append(m.out, '[')
+	for i := range o.Kids {
+		if i > 0 {
+			m.out = append(m.out, ',')
+		}
+		if j := from[i]; j >= 0 {
+			m.write(&t.Kids[j].Value)
+		} else {
+			m.write(&o.Kids[i].Value)
+		}
 	}
 	m.out = append(m.out, ']')
 	return true
