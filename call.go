@@ -12,7 +12,6 @@ import (
 
 	"github.com/go-conflict/conflict/internal/jsonv"
 	"github.com/go-conflict/conflict/internal/retry"
-	"github.com/go-conflict/conflict/jsonmerge"
 )
 
 // call is the state of one call of Do or RoundTrip: request, rule, send,
@@ -597,18 +596,72 @@ func (st *call) answerShows(answer []byte) bool {
 // {"ok":true}), in which every change sent makes to base is found (not the
 // old state, nor another resource's). A server may set members of its own
 // (a version, a timestamp); those the write did not change are its to set.
+// A member set to null may be null or absent.
 func answerShows(answer, base, sent []byte) bool {
-	if sent == nil || base == nil || !coversDoc(answer, sent, true) {
+	if sent == nil || base == nil {
 		return false
 	}
-	patch, err := jsonmerge.CreatePatch(base, sent)
-	if err != nil {
-		return false
+	bufs := [3]*jsonv.Buffer{jsonv.GetBuffer(), jsonv.GetBuffer(), jsonv.GetBuffer()}
+	defer func() {
+		for _, b := range bufs {
+			jsonv.PutBuffer(b)
+		}
+	}()
+	var vs [3]jsonv.Value
+	for i, doc := range [3][]byte{answer, base, sent} {
+		v, err := jsonv.ParseIn(doc, bufs[i])
+		if err != nil {
+			return false
+		}
+		vs[i] = v
 	}
-	after, err := jsonmerge.ApplyPatch(answer, patch)
-	// A member the write set to null is shown as null or as absent: a merge
-	// patch cannot tell the two apart.
-	return err == nil && parsePair(after, answer, func(a, b *jsonv.Value) bool { return jsonv.Equal(a, b, true) })
+	a, b, s := &vs[0], &vs[1], &vs[2]
+	return a.Kind == jsonv.Object && s.Kind == jsonv.Object && shows(a, b, s)
+}
+
+// shows reports whether a holds s's changes to b (b may be nil: all of s is
+// a change), and every member of s, at every depth of nested objects.
+func shows(a, b, s *jsonv.Value) bool {
+	if s.Kind != jsonv.Object || a.Kind != jsonv.Object {
+		return b != nil && jsonv.Equal(b, s, true) || jsonv.Equal(a, s, true)
+	}
+	if b != nil && b.Kind != jsonv.Object {
+		b = nil
+	}
+	for i := range s.Kids {
+		m := &s.Kids[i]
+		av := a.Get(m.Key)
+		if m.Value.Kind == jsonv.Null {
+			if av != nil && av.Kind != jsonv.Null {
+				return false // set to null, and there
+			}
+			continue
+		}
+		if av == nil {
+			return false // not the whole representation
+		}
+		var bv *jsonv.Value
+		if b != nil {
+			bv = b.Get(m.Key)
+		}
+		if bv != nil && jsonv.Equal(bv, &m.Value, true) {
+			continue // unchanged: the server's to set
+		}
+		if !shows(av, bv, &m.Value) {
+			return false
+		}
+	}
+	if b != nil {
+		for i := range b.Kids {
+			m := &b.Kids[i]
+			if s.Get(m.Key) == nil {
+				if av := a.Get(m.Key); av != nil && av.Kind != jsonv.Null {
+					return false // removed, and still there
+				}
+			}
+		}
+	}
+	return true
 }
 
 // finishWith releases what the call holds once resp's body is closed: the
