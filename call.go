@@ -628,9 +628,10 @@ func shows(a, b, s *jsonv.Value) bool {
 	if b != nil && b.Kind != jsonv.Object {
 		b = nil
 	}
+	ax, bx, sx := jsonv.NewIndex(a), jsonv.NewIndex(b), jsonv.NewIndex(s)
 	for i := range s.Kids {
 		m := &s.Kids[i]
-		av := a.Get(m.Key)
+		av := valueOf(ax.Lookup(m.Key, i))
 		if m.Value.Kind == jsonv.Null {
 			if av != nil && av.Kind != jsonv.Null {
 				return false // set to null, and there
@@ -640,10 +641,7 @@ func shows(a, b, s *jsonv.Value) bool {
 		if av == nil {
 			return false // not the whole representation
 		}
-		var bv *jsonv.Value
-		if b != nil {
-			bv = b.Get(m.Key)
-		}
+		bv := valueOf(bx.Lookup(m.Key, i))
 		if bv != nil && jsonv.Equal(bv, &m.Value, true) {
 			continue // unchanged: the server's to set
 		}
@@ -654,8 +652,8 @@ func shows(a, b, s *jsonv.Value) bool {
 	if b != nil {
 		for i := range b.Kids {
 			m := &b.Kids[i]
-			if s.Get(m.Key) == nil {
-				if av := a.Get(m.Key); av != nil && av.Kind != jsonv.Null {
+			if sx.Lookup(m.Key, i) == nil {
+				if av := valueOf(ax.Lookup(m.Key, i)); av != nil && av.Kind != jsonv.Null {
 					return false // removed, and still there
 				}
 			}

@@ -181,6 +181,17 @@ func (st *call) fold(last *snapshot) {
 	}
 	doc, _ := st.body.read(st.c.limits.MaxBodyBuffer)
 	creds := st.creds()
+	// The document each rider merges onto is the one the last merge
+	// returned: parsed once, to check that merge and the next. Riders
+	// built on one base share its parse.
+	cur := parse(doc)
+	bases := map[*byte]*parsed{}
+	defer func() {
+		cur.release()
+		for _, b := range bases {
+			b.release()
+		}
+	}()
 	var left []*rider
 	defer func() {
 		// Every claimed rider hears once: those not carried (or all, should
@@ -206,12 +217,26 @@ func (st *call) fold(last *snapshot) {
 			continue
 		}
 		next, err := mergeOf(st.rule.Merge, rd.base, rd.ours, doc)
-		if err != nil || !soundMerge(rd.base, rd.ours, doc, next) {
-			// Its own write meets the merge's error (or panic) alone.
+		if err != nil {
+			left = append(left, rd) // its own write meets the merge's error (or panic) alone
+			continue
+		}
+		base := bases[firstByte(rd.base)]
+		if base == nil {
+			p := parse(rd.base)
+			base = &p
+			bases[firstByte(rd.base)] = base
+		}
+		ours, merged := parse(rd.ours), parse(next)
+		sound := soundParsed(base, &ours, &cur, &merged)
+		ours.release()
+		if !sound {
+			merged.release()
 			left = append(left, rd)
 			continue
 		}
-		doc = next
+		cur.release()
+		cur, doc = merged, next
 		st.riders = append(st.riders, rd)
 	}
 	if len(st.riders) == 0 {
@@ -355,4 +380,13 @@ func sameHeaders(a, b http.Header) bool {
 		}
 	}
 	return n == 0
+}
+
+// firstByte is the address of b's first byte (nil for none): riders that share
+// a base share its bytes.
+func firstByte(b []byte) *byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return &b[0]
 }

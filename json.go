@@ -122,25 +122,51 @@ func holdsValue(d, w *jsonv.Value) bool {
 // there, unchanged. A merge function that returns null, {} or a document
 // missing what nobody touched would otherwise write it over everyone's.
 func soundMerge(base, ours, theirs, next []byte) bool {
-	bufs := [4]*jsonv.Buffer{jsonv.GetBuffer(), jsonv.GetBuffer(), jsonv.GetBuffer(), jsonv.GetBuffer()}
+	docs := [4]parsed{parse(base), parse(ours), parse(theirs), parse(next)}
 	defer func() {
-		for _, b := range bufs {
-			jsonv.PutBuffer(b)
+		for i := range docs {
+			docs[i].release()
 		}
 	}()
-	var vs [4]jsonv.Value
-	for i, doc := range [4][]byte{base, ours, theirs, next} {
-		v, err := jsonv.ParseIn(doc, bufs[i])
-		if err != nil {
-			return i != 3 && json.Valid(next) // inputs the merge itself judged; next must parse
-		}
-		vs[i] = v
+	return soundParsed(&docs[0], &docs[1], &docs[2], &docs[3])
+}
+
+// soundParsed is soundMerge on documents already parsed.
+func soundParsed(b, o, t, n *parsed) bool {
+	if n.buf == nil {
+		return false // next must parse
 	}
-	b, o, t, n := &vs[0], &vs[1], &vs[2], &vs[3]
-	if o.Kind == jsonv.Object && t.Kind == jsonv.Object && n.Kind != jsonv.Object {
+	if b.buf == nil || o.buf == nil || t.buf == nil {
+		return true // inputs the merge itself judged
+	}
+	if o.v.Kind == jsonv.Object && t.v.Kind == jsonv.Object && n.v.Kind != jsonv.Object {
 		return false
 	}
-	return keepsUntouched(b, o, t, n)
+	return keepsUntouched(&b.v, &o.v, &t.v, &n.v)
+}
+
+// parsed is a document parsed into pooled memory (buf nil: it did not
+// parse); release gives the memory back.
+type parsed struct {
+	v   jsonv.Value
+	buf *jsonv.Buffer
+}
+
+func parse(doc []byte) parsed {
+	buf := jsonv.GetBuffer()
+	v, err := jsonv.ParseIn(doc, buf)
+	if err != nil {
+		jsonv.PutBuffer(buf)
+		return parsed{}
+	}
+	return parsed{v: v, buf: buf}
+}
+
+func (p *parsed) release() {
+	if p.buf != nil {
+		jsonv.PutBuffer(p.buf)
+		p.buf = nil
+	}
 }
 
 // keepsUntouched reports whether n keeps what o and t agree on: every
@@ -157,20 +183,19 @@ func keepsUntouched(b, o, t, n *jsonv.Value) bool {
 	if b != nil && b.Kind != jsonv.Object {
 		b = nil
 	}
+	// Indexed: a document of many members is not scanned once per member.
+	bx, tx, nx := jsonv.NewIndex(b), jsonv.NewIndex(t), jsonv.NewIndex(n)
 	for i := range o.Kids {
 		m := &o.Kids[i]
-		ov, tv := &m.Value, t.Get(m.Key)
+		ov, tv := &m.Value, valueOf(tx.Lookup(m.Key, i))
 		if tv == nil || ov.Kind == jsonv.Null || tv.Kind == jsonv.Null {
 			continue // one side has it, or removed it: the merge decides
 		}
-		nv := n.Get(m.Key)
+		nv := valueOf(nx.Lookup(m.Key, i))
 		if nv == nil {
 			return false // both sides kept it
 		}
-		var bv *jsonv.Value
-		if b != nil {
-			bv = b.Get(m.Key)
-		}
+		bv := valueOf(bx.Lookup(m.Key, i))
 		if bv != nil && jsonv.Equal(bv, ov, false) && jsonv.Equal(bv, tv, false) {
 			if !jsonv.Equal(bv, nv, false) {
 				return false // neither side changed it
@@ -182,4 +207,12 @@ func keepsUntouched(b, o, t, n *jsonv.Value) bool {
 		}
 	}
 	return true
+}
+
+// valueOf is m's value, or nil for no member.
+func valueOf(m *jsonv.Member) *jsonv.Value {
+	if m == nil {
+		return nil
+	}
+	return &m.Value
 }
