@@ -69,6 +69,12 @@ func (st *call) adopt(resp *http.Response, cf *Conflict) (*http.Response, *halt)
 		}
 	}
 	if err := st.adoptable(ours, existing, bodiless); err != nil {
+		if st.answerLost() {
+			// The resource may be this request's own, made by a send whose
+			// answer was lost and changed since (a server that normalises
+			// what it stores): not adopted, and not said to be another's.
+			err = fmt.Errorf("%w; but an earlier send of this create may have been applied with its answer lost, so the existing resource may be this request's own", err)
+		}
 		return nil, &halt{reason: ErrUnrecoverable, err: err, ours: ours, theirs: existing}
 	}
 	st.out.res.Outcome = Adopted

@@ -582,3 +582,46 @@ func TestRegressTimeLimitSaysWhose(t *testing.T) {
 		t.Errorf("err %v: want context.DeadlineExceeded, saying the client's MaxElapsed passed", err)
 	}
 }
+
+// TestRegressForeignAfterLostAnswer: a create applied with its answer lost
+// (the connection drops after the server stored it, normalising a field),
+// then answered "already exists" on its transport retry, is not adopted
+// (the stored resource differs from what was sent), and the error says the
+// create may be this request's own rather than only another's.
+func TestRegressForeignAfterLostAnswer(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	stored := ""
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case r.Method == http.MethodPost && stored == "":
+			io.Copy(io.Discard, r.Body)
+			stored = `{"id":"u1","email":"ann@example.com"}` // normalised
+			hj, _ := w.(http.Hijacker)
+			conn, _, _ := hj.Hijack()
+			conn.Close() // the answer is lost
+		case r.Method == http.MethodPost:
+			w.Header().Set("Location", "/users/u1")
+			w.WriteHeader(http.StatusConflict)
+			io.WriteString(w, `{"error":"already_exists","message":"email taken"}`)
+		case r.Method == http.MethodGet && r.URL.Path == "/users/u1":
+			w.Header().Set("ETag", `"1"`)
+			io.WriteString(w, stored)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	c := New(WithLimits(Limits{MaxElapsed: 2 * time.Second}))
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/users", strings.NewReader(`{"email":"Ann@Example.com"}`))
+	resp, err := c.Do(req)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("adopted %v: the stored resource differs from what was sent", ResultOf(resp).Outcome)
+	}
+	if !strings.Contains(err.Error(), "may be this request's own") {
+		t.Errorf("err %v: want it to say the create may be this request's own", err)
+	}
+}
