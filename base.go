@@ -92,14 +92,7 @@ func versionKey(vals []string) string { return "v:" + strings.Join(vals, "\x00")
 // cacheKey names a representation: its URL, its version, and who read it.
 // A base read with one set of credentials never serves another's write.
 func cacheKey(u *url.URL, h http.Header, version string) string {
-	return cacheURL(u) + "\x00" + version + "\x00" + credentials(u, h)
-}
-
-// cacheURL is the URL part of a cache key: no user information, no fragment.
-func cacheURL(u *url.URL) string {
-	r := *u
-	r.User, r.Fragment, r.RawFragment = nil, "", ""
-	return r.String()
+	return queueKey(u) + "\x00" + version + "\x00" + credentials(u, h)
 }
 
 // credentials fingerprints what identifies the caller in a request, and
@@ -254,7 +247,7 @@ func sameSlice(a, b []byte) bool {
 func (c *baseCache) dropURL(u *url.URL) {
 	r := *u
 	r.RawQuery, r.ForceQuery = "", false
-	at := cacheURL(&r) // with any query, or none
+	at := queueKey(&r) // the URL part of a cache key, with any query or none
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for e := c.lru.Front(); e != nil; {

@@ -601,22 +601,15 @@ func answerShows(answer, base, sent []byte) bool {
 	if sent == nil || base == nil {
 		return false
 	}
-	bufs := [3]*jsonv.Buffer{jsonv.GetBuffer(), jsonv.GetBuffer(), jsonv.GetBuffer()}
+	docs := [3]parsed{parse(answer), parse(base), parse(sent)}
 	defer func() {
-		for _, b := range bufs {
-			jsonv.PutBuffer(b)
+		for i := range docs {
+			docs[i].release()
 		}
 	}()
-	var vs [3]jsonv.Value
-	for i, doc := range [3][]byte{answer, base, sent} {
-		v, err := jsonv.ParseIn(doc, bufs[i])
-		if err != nil {
-			return false
-		}
-		vs[i] = v
-	}
-	a, b, s := &vs[0], &vs[1], &vs[2]
-	return a.Kind == jsonv.Object && s.Kind == jsonv.Object && shows(a, b, s)
+	a, b, s := &docs[0], &docs[1], &docs[2]
+	return a.buf != nil && b.buf != nil && s.buf != nil &&
+		a.v.Kind == jsonv.Object && s.v.Kind == jsonv.Object && shows(&a.v, &b.v, &s.v)
 }
 
 // shows reports whether a holds s's changes to b (b may be nil: all of s is

@@ -37,18 +37,10 @@ func dropPointer(doc []byte, segs []string) []byte {
 // parsePair parses a and b into pooled memory, calls f, and gives the
 // memory back.
 func parsePair(a, b []byte, f func(va, vb *jsonv.Value) bool) bool {
-	ba, bb := jsonv.GetBuffer(), jsonv.GetBuffer()
-	defer jsonv.PutBuffer(ba)
-	defer jsonv.PutBuffer(bb)
-	va, err := jsonv.ParseIn(a, ba)
-	if err != nil {
-		return false
-	}
-	vb, err := jsonv.ParseIn(b, bb)
-	if err != nil {
-		return false
-	}
-	return f(&va, &vb)
+	pa, pb := parse(a), parse(b)
+	defer pa.release()
+	defer pb.release()
+	return pa.buf != nil && pb.buf != nil && f(&pa.v, &pb.v)
 }
 
 // jsonEqual reports whether two JSON documents are equal, as the merge
@@ -66,27 +58,20 @@ func jsonEqual(a, b []byte) bool {
 // covers reports whether doc is an object that has every member base has,
 // at every depth of nested objects: evidence that doc is a whole
 // representation of the resource base is one of, not a summary of it.
-func covers(doc, base []byte) bool { return coversDoc(doc, base, false) }
-
-// coversDoc is covers; with nullAbsent, a member whose value in base is
-// null need not be in doc (a server may drop a member set to null).
-func coversDoc(doc, base []byte, nullAbsent bool) bool {
+func covers(doc, base []byte) bool {
 	return parsePair(doc, base, func(d, b *jsonv.Value) bool {
-		return d.Kind == jsonv.Object && b.Kind == jsonv.Object && coversValue(d, b, nullAbsent)
+		return d.Kind == jsonv.Object && b.Kind == jsonv.Object && coversValue(d, b)
 	})
 }
 
-func coversValue(d, b *jsonv.Value, nullAbsent bool) bool {
+func coversValue(d, b *jsonv.Value) bool {
 	if b.Kind != jsonv.Object || d.Kind != jsonv.Object {
 		return true
 	}
 	for i := range b.Kids {
 		m := &b.Kids[i]
-		if nullAbsent && m.Value.Kind == jsonv.Null {
-			continue
-		}
 		dv := d.Get(m.Key)
-		if dv == nil || !coversValue(dv, &m.Value, nullAbsent) {
+		if dv == nil || !coversValue(dv, &m.Value) {
 			return false
 		}
 	}

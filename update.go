@@ -342,16 +342,25 @@ func (u *updating[T]) once(ctx context.Context, t *turn, carry bool) (v T, answe
 		b.tell(&carried{err: err})
 		return v, nil, true, err
 	}
+	// Whether the answer shows this write is judged once: keep reads the
+	// same bytes it hands on.
+	var judged []byte
+	var shown bool
+	shows := func(answer []byte) bool {
+		if judged == nil || !bytes.Equal(judged, answer) {
+			judged, shown = answer, answerShows(answer, read, body)
+		}
+		return shown
+	}
 	if r := resp.Request; r == nil || r.URL == nil || sameOrigin(r.URL, put.URL) && r.URL.EscapedPath() == put.URL.EscapedPath() {
 		// An answer from elsewhere, after a redirect, says nothing of
 		// this resource.
-		shows := func(answer []byte) bool { return answerShows(answer, read, body) }
 		t.keep(resp, http.MethodPut, u.vs, shows, u.creds, put.Header.Get("If-Match"), sent, c.limits.MaxBodyBuffer)
 	} else {
 		t.s.last = nil
 	}
 	written, err := readAll(resp.Body, resp.ContentLength, c.limits.MaxBodyBuffer)
-	if err != nil || !answerShows(written, read, body) {
+	if err != nil || !shows(written) {
 		// No answer, or not evidently the state this write left (a
 		// summary such as {"ok":true}, the old state): each Update returns
 		// its own mutated value, not a T decoded from it.
